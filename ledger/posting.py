@@ -1,0 +1,500 @@
+"""Writing to the ledger: post, reserve, post or void a hold, expire, reverse.
+
+Everything funnels through :func:`post_entry`. It locks the book row (which orders the sequence
+and the hash chain), then the touched accounts in id order, applies each leg to the in-memory
+counters with the overdraft check, and writes with a handful of Core statements: this is the hot
+path, so no ORM unit of work. It flushes and never commits; the caller owns the transaction.
+
+Sign convention (the only one): counters are sums of positive amounts; a balance-after is the
+account's posted net *debit* (debits − credits). Funds are credit-normal, so their everyday
+balance is the negative of that net; see :func:`ledger.values.normal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ledger.chain import TransactionContent, TransferContent, chain_hash
+from ledger.errors import (
+    AccountClosedError,
+    AlreadyReversedError,
+    IdempotencyConflictError,
+    InsufficientFundsError,
+    InvalidEntryError,
+    NotPendingError,
+    NotReversibleError,
+    PendingAlreadyResolvedError,
+    PendingExpiredError,
+    PendingNotExpiredError,
+    PeriodClosedError,
+    UnknownAccountError,
+    UnknownBookError,
+    UnknownTransactionError,
+    UnknownTransferError,
+)
+from ledger.models import accounts, books, transactions, transfers
+from ledger.values import (
+    POSTED_PHASES,
+    AccountType,
+    JournalEntry,
+    Leg,
+    Phase,
+    Posted,
+    PostPending,
+    Reserve,
+    Transfer,
+    TransferKind,
+    VoidPending,
+    check_entry,
+)
+
+
+@dataclass
+class _AccountState:
+    """An account's counters as this transaction changes them, under its row lock."""
+
+    id: int
+    code: str
+    type: AccountType
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
+    closed: bool
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+    touched: bool = False
+
+    @property
+    def net(self) -> int:
+        return self.debits_posted - self.credits_posted
+
+    @property
+    def available(self) -> int:
+        if self.debits_must_not_exceed_credits or self.type is AccountType.FUND:
+            return self.credits_posted - self.debits_posted - self.debits_pending
+        return self.debits_posted - self.credits_posted - self.credits_pending
+
+    def overdrawn(self) -> bool:
+        if self.debits_must_not_exceed_credits:
+            return self.debits_posted + self.debits_pending > self.credits_posted
+        if self.credits_must_not_exceed_debits:
+            return self.credits_posted + self.credits_pending > self.debits_posted
+        return False
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    book_id: int
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    phase: str
+    expires_at: datetime | None
+    category: str | None
+    request_id: int | None
+    resolved_by: int | None
+
+
+def post_entry(session: Session, entry: JournalEntry, *, now: datetime) -> Posted:
+    """Post one journal entry atomically, or raise and change nothing."""
+    return _post(session, entry, now=now, reverses_id=None)
+
+
+def _post(session: Session, entry: JournalEntry, *, now: datetime, reverses_id: int | None) -> Posted:
+    problems = check_entry(entry)
+    if now.tzinfo is None:
+        problems.append("now must be a timezone-aware datetime")
+    if problems:
+        raise InvalidEntryError(problems)
+    conn = session.connection()
+    payload_hash = entry.payload_hash()
+    book = _lock_book(session, entry.book)
+    if entry.idempotency_key is not None:
+        replay = _replay(session, book.id, entry.idempotency_key, payload_hash)
+        if replay is not None:
+            return replay
+    if book.closed_through is not None and entry.effective_date <= book.closed_through:
+        raise PeriodClosedError(
+            f"The books are closed through {book.closed_through:%d/%m/%Y}: "
+            f"nothing can be dated {entry.effective_date:%d/%m/%Y}."
+        )
+    if reverses_id is not None:
+        _check_reversible(session, book.id, reverses_id)
+    pendings = _load_pendings(session, book.id, entry.legs, now)
+    states = _lock_accounts(session, book.id, entry, pendings)
+    by_code = {state.code: state for state in states.values()}
+
+    backdated = book.date_high_water is not None and entry.effective_date < book.date_high_water
+    rows: list[dict[str, Any]] = []
+    contents: list[TransferContent] = []
+    for leg in entry.legs:
+        row = _apply(leg, by_code, states, pendings)
+        row.update(book_id=book.id, effective_date=entry.effective_date, backdated=backdated)
+        rows.append(row)
+        contents.append(
+            TransferContent(
+                debit=states[row["debit_account_id"]].code,
+                credit=states[row["credit_account_id"]].code,
+                amount=row["amount"],
+                kind=row["kind"],
+                phase=row["phase"],
+                pending_id=row["pending_id"],
+                expires_at=row["expires_at"],
+                category=row["category"],
+                request_id=row["request_id"],
+                debit_balance_after=row["debit_balance_after"],
+                credit_balance_after=row["credit_balance_after"],
+            )
+        )
+
+    sequence = book.last_sequence + 1
+    content = TransactionContent(
+        book=book.code,
+        sequence=sequence,
+        effective_date=entry.effective_date,
+        memo=entry.memo,
+        actor=entry.actor,
+        idempotency_key=entry.idempotency_key,
+        payload_hash=payload_hash,
+        reverses_id=reverses_id,
+        backdated=backdated,
+        created_at=now,
+        transfers=contents,
+    )
+    new_hash = chain_hash(book.last_hash, content)
+    transaction_id = conn.execute(
+        insert(transactions)
+        .values(
+            book_id=book.id,
+            sequence=sequence,
+            effective_date=entry.effective_date,
+            memo=entry.memo,
+            actor=entry.actor,
+            idempotency_key=entry.idempotency_key,
+            payload_hash=payload_hash,
+            reverses_id=reverses_id,
+            transfer_count=len(rows),
+            backdated=backdated,
+            prev_hash=book.last_hash,
+            hash=new_hash,
+            created_at=now,
+        )
+        .returning(transactions.c.id)
+    ).scalar_one()
+    for row in rows:
+        row["transaction_id"] = transaction_id
+    if len(rows) == 1:
+        transfer_ids = (conn.execute(insert(transfers).values(rows[0]).returning(transfers.c.id)).scalar_one(),)
+    else:
+        result = conn.execute(
+            insert(transfers).returning(transfers.c.id, sort_by_parameter_order=True), rows
+        )
+        transfer_ids = tuple(result.scalars().all())
+    _write_counters(session, [state for state in states.values() if state.touched])
+    high_water = max(filter(None, (book.date_high_water, entry.effective_date)))
+    # A conditional update: if anything moved the sequence under us, refuse rather than fork.
+    moved = conn.execute(
+        update(books)
+        .where(books.c.id == book.id, books.c.last_sequence == book.last_sequence)
+        .values(last_sequence=sequence, last_hash=new_hash, date_high_water=high_water)
+    ).rowcount
+    if moved != 1:
+        raise RuntimeError("book sequence changed while locked; transaction abandoned")
+    return Posted(transaction_id, sequence, new_hash, transfer_ids)
+
+
+def _lock_book(session: Session, code: str) -> Row[Any]:
+    row = session.connection().execute(
+        select(
+            books.c.id,
+            books.c.code,
+            books.c.last_sequence,
+            books.c.last_hash,
+            books.c.date_high_water,
+            books.c.closed_through,
+        )
+        .where(books.c.code == code)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise UnknownBookError(f"There is no book {code!r}.")
+    return row
+
+
+def _replay(session: Session, book_id: int, key: str, payload_hash: str) -> Posted | None:
+    conn = session.connection()
+    found = conn.execute(
+        select(transactions.c.id, transactions.c.sequence, transactions.c.hash, transactions.c.payload_hash)
+        .where(transactions.c.book_id == book_id, transactions.c.idempotency_key == key)
+    ).first()
+    if found is None:
+        return None
+    if found.payload_hash != payload_hash:
+        raise IdempotencyConflictError(
+            f"Idempotency key {key!r} was already used for a different request "
+            f"(transaction #{found.sequence}); nothing was posted."
+        )
+    ids = conn.execute(
+        select(transfers.c.id).where(transfers.c.transaction_id == found.id).order_by(transfers.c.id)
+    ).scalars()
+    return Posted(found.id, found.sequence, found.hash, tuple(ids), replayed=True)
+
+
+def _load_pendings(
+    session: Session, book_id: int, legs: tuple[Leg, ...], now: datetime
+) -> dict[int, _Pending]:
+    wanted = [leg for leg in legs if isinstance(leg, PostPending | VoidPending)]
+    if not wanted:
+        return {}
+    resolution = transfers.alias("resolution")
+    held = transfers.alias("held")
+    rows = session.connection().execute(
+        select(
+            held.c.id,
+            held.c.book_id,
+            held.c.debit_account_id,
+            held.c.credit_account_id,
+            held.c.amount,
+            held.c.phase,
+            held.c.expires_at,
+            held.c.category,
+            held.c.request_id,
+            resolution.c.id.label("resolved_by"),
+        )
+        .select_from(held.outerjoin(resolution, resolution.c.pending_id == held.c.id))
+        .where(held.c.id.in_([leg.pending_id for leg in wanted]))
+    ).all()
+    found = {row.id: _Pending(**row._mapping) for row in rows}
+    for leg in wanted:
+        pending = found.get(leg.pending_id)
+        if pending is None or pending.book_id != book_id:
+            raise UnknownTransferError(f"There is no pending transfer T{leg.pending_id} in this book.")
+        if pending.phase != Phase.PENDING:
+            raise NotPendingError(f"Transfer T{pending.id} is not a pending transfer.")
+        if pending.resolved_by is not None:
+            raise PendingAlreadyResolvedError(
+                f"Reservation T{pending.id} was already posted or released (by T{pending.resolved_by})."
+            )
+        expired = pending.expires_at is not None and pending.expires_at <= now
+        if isinstance(leg, PostPending) and expired:
+            raise PendingExpiredError(f"Reservation T{pending.id} expired at {pending.expires_at:%Y-%m-%d %H:%M} UTC.")
+        if isinstance(leg, VoidPending) and leg.expiry and not expired:
+            raise PendingNotExpiredError(f"Reservation T{pending.id} has not expired yet.")
+        if isinstance(leg, PostPending) and leg.amount is not None and leg.amount > pending.amount:
+            raise InvalidEntryError(
+                [f"cannot post {leg.amount} cents against reservation T{pending.id} of {pending.amount}"]
+            )
+    return found
+
+
+def _lock_accounts(
+    session: Session, book_id: int, entry: JournalEntry, pendings: dict[int, _Pending]
+) -> dict[int, _AccountState]:
+    codes = {code for leg in entry.legs if isinstance(leg, Transfer | Reserve) for code in (leg.debit, leg.credit)}
+    ids = {i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)}
+    condition = or_(accounts.c.code.in_(codes), accounts.c.id.in_(ids)) if ids else accounts.c.code.in_(codes)
+    rows = session.connection().execute(
+        select(
+            accounts.c.id,
+            accounts.c.code,
+            accounts.c.type,
+            accounts.c.debits_must_not_exceed_credits,
+            accounts.c.credits_must_not_exceed_debits,
+            accounts.c.closed,
+            accounts.c.debits_pending,
+            accounts.c.debits_posted,
+            accounts.c.credits_pending,
+            accounts.c.credits_posted,
+        )
+        .where(accounts.c.book_id == book_id, condition)
+        .order_by(accounts.c.id)  # INVARIANT: lock in id order, so two postings cannot deadlock
+        .with_for_update()
+    ).all()
+    states = {row.id: _AccountState(**{**row._mapping, "type": AccountType(row.type)}) for row in rows}
+    missing = codes - {state.code for state in states.values()}
+    if missing:
+        raise UnknownAccountError(f"There is no account {', '.join(sorted(missing))} in book {entry.book}.")
+    return states
+
+
+def _apply(
+    leg: Leg,
+    by_code: dict[str, _AccountState],
+    states: dict[int, _AccountState],
+    pendings: dict[int, _Pending],
+) -> dict[str, Any]:
+    """Apply one leg to the locked counters, refuse an overdraft, and return its row."""
+    pending_id: int | None = None
+    expires_at: datetime | None = None
+    if isinstance(leg, Transfer | Reserve):
+        debit, credit, amount = by_code[leg.debit], by_code[leg.credit], leg.amount
+        category, request_id = leg.category, leg.request_id
+        for state in (debit, credit):
+            if state.closed:
+                raise AccountClosedError(f"Account {state.code} is closed.")
+        needed_debit, needed_credit = debit.available, credit.available
+        if isinstance(leg, Transfer):
+            phase = Phase.SINGLE
+            debit.debits_posted += amount
+            credit.credits_posted += amount
+        else:
+            phase, expires_at = Phase.PENDING, leg.expires_at
+            debit.debits_pending += amount
+            credit.credits_pending += amount
+        if debit.overdrawn():
+            raise InsufficientFundsError(debit.code, needed_debit, amount)
+        if credit.overdrawn():
+            raise InsufficientFundsError(credit.code, needed_credit, amount)
+    else:
+        held = pendings[leg.pending_id]
+        debit, credit = states[held.debit_account_id], states[held.credit_account_id]
+        category, request_id, pending_id = held.category, held.request_id, held.id
+        debit.debits_pending -= held.amount
+        credit.credits_pending -= held.amount
+        if isinstance(leg, PostPending):
+            phase, amount = Phase.POST_PENDING, leg.amount or held.amount
+            debit.debits_posted += amount
+            credit.credits_posted += amount
+        else:
+            phase, amount = Phase.VOID_PENDING, held.amount
+    debit.touched = credit.touched = True
+    return {
+        "debit_account_id": debit.id,
+        "credit_account_id": credit.id,
+        "amount": amount,
+        "kind": TransferKind(leg.kind).value,
+        "phase": phase.value,
+        "pending_id": pending_id,
+        "expires_at": expires_at,
+        "category": category,
+        "request_id": request_id,
+        "debit_balance_after": debit.net,
+        "credit_balance_after": credit.net,
+    }
+
+
+_COUNTERS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+_UPDATE_COUNTERS = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("account_id"))
+    .values({name: bindparam(f"new_{name}") for name in _COUNTERS})
+)
+
+
+def _write_counters(session: Session, states: list[_AccountState]) -> None:
+    params = [
+        {"account_id": s.id, **{f"new_{name}": getattr(s, name) for name in _COUNTERS}} for s in states
+    ]
+    session.connection().execute(_UPDATE_COUNTERS, params)
+
+
+def _check_reversible(session: Session, book_id: int, transaction_id: int) -> None:
+    conn = session.connection()
+    original = conn.execute(
+        select(transactions.c.id, transactions.c.sequence, transactions.c.reverses_id).where(
+            transactions.c.id == transaction_id, transactions.c.book_id == book_id
+        )
+    ).first()
+    if original is None:
+        raise UnknownTransactionError(f"There is no transaction {transaction_id} in this book.")
+    if original.reverses_id is not None:
+        raise NotReversibleError(
+            f"Transaction #{original.sequence} is itself a reversal; post the entry again instead."
+        )
+    reversal = conn.execute(
+        select(transactions.c.sequence).where(transactions.c.reverses_id == transaction_id)
+    ).scalar()
+    if reversal is not None:
+        raise AlreadyReversedError(f"Transaction #{original.sequence} was already reversed by #{reversal}.")
+
+
+def reverse_transaction(
+    session: Session,
+    *,
+    book: str,
+    transaction_id: int,
+    effective_date: date,
+    memo: str,
+    actor: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Posted:
+    """Undo a posted transaction with its mirror image; at most once, and never a hold."""
+    debit_account = accounts.alias("debit_account")
+    credit_account = accounts.alias("credit_account")
+    rows = session.connection().execute(
+        select(
+            transfers.c.amount,
+            transfers.c.phase,
+            transfers.c.category,
+            transfers.c.request_id,
+            debit_account.c.code.label("debit"),
+            credit_account.c.code.label("credit"),
+        )
+        .join(debit_account, debit_account.c.id == transfers.c.debit_account_id)
+        .join(credit_account, credit_account.c.id == transfers.c.credit_account_id)
+        .join(books, books.c.id == transfers.c.book_id)
+        .where(transfers.c.transaction_id == transaction_id, books.c.code == book)
+        .order_by(transfers.c.id)
+    ).all()
+    if not rows:
+        raise UnknownTransactionError(f"There is no transaction {transaction_id} in book {book}.")
+    if any(row.phase not in POSTED_PHASES for row in rows):
+        raise NotReversibleError(
+            "A transaction that holds or releases a reservation cannot be reversed; "
+            "void the reservation instead."
+        )
+    legs = tuple(
+        Transfer(
+            debit=row.credit,
+            credit=row.debit,
+            amount=row.amount,
+            kind=TransferKind.REVERSAL,
+            category=row.category,
+            request_id=row.request_id,
+        )
+        for row in reversed(rows)  # undo in the opposite order, so no step overdraws
+    )
+    entry = JournalEntry(book, effective_date, memo, actor, legs, idempotency_key)
+    return _post(session, entry, now=now, reverses_id=transaction_id)
+
+
+def expire_due(
+    session: Session, *, book: str, now: datetime, effective_date: date, actor: str = "system:expiry"
+) -> list[Posted]:
+    """Release every reservation in ``book`` whose expiry has passed (one transaction each)."""
+    resolution = transfers.alias("resolution")
+    due = session.connection().execute(
+        select(transfers.c.id)
+        .join(books, books.c.id == transfers.c.book_id)
+        .outerjoin(resolution, resolution.c.pending_id == transfers.c.id)
+        .where(
+            books.c.code == book,
+            transfers.c.phase == Phase.PENDING.value,
+            transfers.c.expires_at <= now,
+            resolution.c.id.is_(None),
+        )
+        .order_by(transfers.c.id)
+    ).scalars().all()
+    return [
+        post_entry(
+            session,
+            JournalEntry(
+                book,
+                effective_date,
+                f"Reservation T{pending_id} expired",
+                actor,
+                (VoidPending(pending_id, expiry=True),),
+                idempotency_key=f"expire:T{pending_id}",
+            ),
+            now=now,
+        )
+        for pending_id in due
+    ]

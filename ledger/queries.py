@@ -1,0 +1,261 @@
+"""Reading the ledger: balances now and as of a date, entries page by page, the trial balance.
+
+Balances now come from the account's counters (one row). An as-of balance comes from the stored
+balance-after of the last transfer dated on or before the day, found by an index seek: transfers
+that were not backdated are in date order when read in id order, so the last of them dated on or
+before the day has seen everything before it. Backdated transfers after it that are dated on or
+before the day are added from their own small partial index.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Row, case, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from ledger.errors import InvalidEntryError, UnknownAccountError
+from ledger.models import accounts, books, transactions, transfers
+from ledger.values import POSTED_PHASES, AccountType, Balance, normal
+
+_POSTED = [phase.value for phase in POSTED_PHASES]
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    id: int
+    book_id: int
+    code: str
+    type: AccountType
+
+
+def find_account(session: Session, book: str, code: str) -> AccountRef:
+    row = session.connection().execute(
+        select(accounts.c.id, accounts.c.book_id, accounts.c.code, accounts.c.type)
+        .join(books, books.c.id == accounts.c.book_id)
+        .where(books.c.code == book, accounts.c.code == code)
+    ).first()
+    if row is None:
+        raise UnknownAccountError(f"There is no account {code} in book {book}.")
+    return AccountRef(row.id, row.book_id, row.code, AccountType(row.type))
+
+
+def get_balance(session: Session, book: str, code: str) -> Balance:
+    row = session.connection().execute(
+        select(
+            accounts.c.code,
+            accounts.c.type,
+            accounts.c.debits_posted,
+            accounts.c.credits_posted,
+            accounts.c.debits_pending,
+            accounts.c.credits_pending,
+        )
+        .join(books, books.c.id == accounts.c.book_id)
+        .where(books.c.code == book, accounts.c.code == code)
+    ).first()
+    if row is None:
+        raise UnknownAccountError(f"There is no account {code} in book {book}.")
+    return Balance(
+        account=row.code,
+        type=AccountType(row.type),
+        debits_posted=row.debits_posted,
+        credits_posted=row.credits_posted,
+        debits_pending=row.debits_pending,
+        credits_pending=row.credits_pending,
+    )
+
+
+def balance_as_of(session: Session, book: str, code: str, on: date) -> int:
+    """The posted balance, in the account's normal direction, at the end of ``on``."""
+    account = find_account(session, book, code)
+    return normal(account.type, net_as_of(session, account.id, on))
+
+
+def net_as_of(session: Session, account_id: int, on: date) -> int:
+    conn = session.connection()
+    last: Row[tuple[int, int]] | None = None
+    for side, after in (
+        (transfers.c.debit_account_id, transfers.c.debit_balance_after),
+        (transfers.c.credit_account_id, transfers.c.credit_balance_after),
+    ):
+        row = conn.execute(
+            select(transfers.c.id, after)
+            .where(side == account_id, transfers.c.backdated == literal(False), transfers.c.effective_date <= on)
+            .order_by(transfers.c.effective_date.desc(), transfers.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None and (last is None or row[0] > last[0]):
+            last = row
+    last_id, net = (last[0], last[1]) if last is not None else (0, 0)
+    # Backdated transfers entered after that point but dated on or before the day.
+    late = conn.execute(
+        select(
+            func.coalesce(
+                func.sum(
+                    case((transfers.c.debit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount)
+                ),
+                0,
+            )
+        ).where(
+            (transfers.c.debit_account_id == account_id) | (transfers.c.credit_account_id == account_id),
+            transfers.c.backdated == literal(True),
+            transfers.c.id > last_id,
+            transfers.c.effective_date <= on,
+            transfers.c.phase.in_(_POSTED),
+        )
+    ).scalar_one()
+    return int(net) + int(late)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of an account's statement, signed in the account's normal direction."""
+
+    transfer_id: int
+    transaction_id: int
+    sequence: int
+    effective_date: date
+    memo: str
+    kind: str
+    phase: str
+    counterparty: str
+    amount: int
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[Entry]
+    next_cursor: str | None
+
+
+def _encode_cursor(transfer_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t{transfer_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        if not text.startswith("t"):
+            raise ValueError(text)
+        return int(text[1:])
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidEntryError(["the page cursor is not valid"]) from error
+
+
+def list_entries(
+    session: Session, book: str, code: str, *, cursor: str | None = None, limit: int = 50
+) -> EntryPage:
+    """An account's transfers newest first, a page at a time (keyset, so deep pages stay fast)."""
+    if not 1 <= limit <= 500:
+        raise InvalidEntryError(["page size must be between 1 and 500"])
+    account = find_account(session, book, code)
+    before = _decode_cursor(cursor) if cursor else None
+    other = accounts.alias("other")
+
+    def side(is_debit: bool):  # type: ignore[no-untyped-def]
+        mine = transfers.c.debit_account_id if is_debit else transfers.c.credit_account_id
+        theirs = transfers.c.credit_account_id if is_debit else transfers.c.debit_account_id
+        after = transfers.c.debit_balance_after if is_debit else transfers.c.credit_balance_after
+        sign = 1 if is_debit else -1
+        query = (
+            select(
+                transfers.c.id,
+                transfers.c.transaction_id,
+                transfers.c.kind,
+                transfers.c.phase,
+                transfers.c.amount,
+                (literal(sign) * transfers.c.amount).label("net_amount"),
+                after.label("net_after"),
+                theirs.label("other_id"),
+            )
+            .where(mine == account.id)
+            .order_by(transfers.c.id.desc())
+            .limit(limit + 1)
+        )
+        if before is not None:
+            query = query.where(transfers.c.id < before)
+        return query.subquery()
+
+    merged = union_all(select(side(True)), select(side(False))).subquery()
+    rows = session.connection().execute(
+        select(merged, transactions.c.sequence, transactions.c.effective_date, transactions.c.memo, other.c.code)
+        .join(transactions, transactions.c.id == merged.c.transaction_id)
+        .join(other, other.c.id == merged.c.other_id)
+        .order_by(merged.c.id.desc())
+        .limit(limit + 1)
+    ).all()
+    entries = [
+        Entry(
+            transfer_id=row.id,
+            transaction_id=row.transaction_id,
+            sequence=row.sequence,
+            effective_date=row.effective_date,
+            memo=row.memo,
+            kind=row.kind,
+            phase=row.phase,
+            counterparty=row.code,
+            amount=normal(account.type, row.net_amount),
+            balance_after=normal(account.type, row.net_after),
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = _encode_cursor(entries[-1].transfer_id) if len(rows) > limit else None
+    return EntryPage(entries, next_cursor)
+
+
+@dataclass(frozen=True)
+class TrialBalanceLine:
+    book: str
+    account: str
+    type: AccountType
+    debits: int
+    credits: int
+
+    @property
+    def balance(self) -> int:
+        """Debit-positive, like hledger: funds show negative, and a book's lines sum to zero."""
+        return self.debits - self.credits
+
+
+def trial_balance(
+    session: Session, book: str | None = None, *, as_of: date | None = None
+) -> list[TrialBalanceLine]:
+    """Posted debits and credits per account; now from the counters, or as of a day's end."""
+    conn = session.connection()
+    listing = select(
+        accounts.c.id, books.c.code.label("book"), accounts.c.code, accounts.c.type,
+        accounts.c.debits_posted, accounts.c.credits_posted,
+    ).join(books, books.c.id == accounts.c.book_id)
+    if book is not None:
+        listing = listing.where(books.c.code == book)
+    rows = conn.execute(listing.order_by(books.c.code, accounts.c.code)).all()
+    if as_of is None:
+        return [
+            TrialBalanceLine(r.book, r.code, AccountType(r.type), r.debits_posted, r.credits_posted)
+            for r in rows
+        ]
+    debits = _sums_as_of(session, transfers.c.debit_account_id, as_of, book)
+    credits = _sums_as_of(session, transfers.c.credit_account_id, as_of, book)
+    return [
+        TrialBalanceLine(r.book, r.code, AccountType(r.type), debits.get(r.id, 0), credits.get(r.id, 0))
+        for r in rows
+    ]
+
+
+def _sums_as_of(session: Session, side, as_of: date, book: str | None) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    query = (
+        select(side, func.sum(transfers.c.amount))
+        .where(transfers.c.effective_date <= as_of, transfers.c.phase.in_(_POSTED))
+        .group_by(side)
+    )
+    if book is not None:
+        query = query.join(books, books.c.id == transfers.c.book_id).where(books.c.code == book)
+    return {int(k): int(v) for k, v in session.connection().execute(query).all()}
+
+
+def book_codes(session: Session) -> Sequence[str]:
+    return session.connection().execute(select(books.c.code).order_by(books.c.code)).scalars().all()

@@ -1,0 +1,110 @@
+"""Shared fixtures: every database test runs on SQLite, and on PostgreSQL when it is configured.
+
+Set ``FLEXPOOL_TEST_DATABASE_URL`` (``.ci/run`` does) to add PostgreSQL; with
+``FLEXPOOL_REQUIRE_POSTGRES=1`` a missing server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.db import make_engine, make_session_factory
+from migrations import upgrade
+
+POSTGRES_URL = os.environ.get("FLEXPOOL_TEST_DATABASE_URL")
+REQUIRE_POSTGRES = os.environ.get("FLEXPOOL_REQUIRE_POSTGRES") == "1"
+NEEDS_POSTGRES = "needs PostgreSQL: set FLEXPOOL_TEST_DATABASE_URL"
+
+
+def postgres_url() -> str:
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("FLEXPOOL_REQUIRE_POSTGRES=1 but FLEXPOOL_TEST_DATABASE_URL is not set")
+        pytest.skip(NEEDS_POSTGRES)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "flexpool.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    url = postgres_url()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_migrated"))
+    path = tmp_path / "flexpool.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def unique_code(prefix: str = "T") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def dialect(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def raw_sql(engine: Engine) -> Callable[..., Any]:
+    """Run SQL underneath the application (for tamper tests); commits at once."""
+
+    def run(sql: str, **params: Any) -> Any:
+        with engine.begin() as conn:
+            return conn.execute(text(sql), params)
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly which tests did not run for want of which tool."""
+    wanting: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith("needs "):
+            wanting[reason] += 1
+    if wanting:
+        terminalreporter.section("tools missing on this machine")
+        for reason, count in sorted(wanting.items()):
+            terminalreporter.line(f"{count} test(s) skipped, {reason}")
