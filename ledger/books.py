@@ -59,7 +59,14 @@ def open_book(session: Session, *, code: str, name: str, now: datetime) -> int:
         raise DuplicateCodeError(f"A book with code {code!r} already exists.")
     book_id: int = conn.execute(
         insert(books)
-        .values(code=code, name=name, currency="AUD", last_sequence=0, last_hash=GENESIS_HASH, created_at=now)
+        .values(
+            code=code,
+            name=name,
+            currency="AUD",
+            last_sequence=0,
+            last_hash=GENESIS_HASH,
+            created_at=now,
+        )
         .returning(books.c.id)
     ).scalar_one()
     for spec in STANDARD_CHART:
@@ -76,7 +83,9 @@ def book_id_for(session: Session, code: str) -> int:
 
 def open_account(session: Session, *, book: str, spec: AccountSpec, now: datetime) -> int:
     if not ACCOUNT_CODE.fullmatch(spec.code or "") or len(spec.code) > 120:
-        raise InvalidEntryError([f"account code {spec.code!r} is not valid (e.g. org:NGO1, client:C-0017)"])
+        raise InvalidEntryError(
+            [f"account code {spec.code!r} is not valid (e.g. org:NGO1, client:C-0017)"]
+        )
     if not spec.name or len(spec.name) > 200:
         raise InvalidEntryError(["account name must be 1-200 characters"])
     book_id = book_id_for(session, book)
@@ -115,14 +124,24 @@ def open_account(session: Session, *, book: str, spec: AccountSpec, now: datetim
 def close_account(session: Session, *, book: str, code: str) -> None:
     """Close an account that holds nothing; a closed account takes no more transfers."""
     book_id = book_id_for(session, book)
-    row = session.connection().execute(
-        select(accounts).where(accounts.c.book_id == book_id, accounts.c.code == code).with_for_update()
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            select(accounts)
+            .where(accounts.c.book_id == book_id, accounts.c.code == code)
+            .with_for_update()
+        )
+        .first()
+    )
     if row is None:
         raise UnknownAccountError(f"There is no account {code} in book {book}.")
     if row.debits_posted != row.credits_posted or row.debits_pending or row.credits_pending:
-        raise AccountNotEmptyError(f"Account {code} still holds money or reservations; it cannot be closed.")
-    session.connection().execute(update(accounts).where(accounts.c.id == row.id).values(closed=True))
+        raise AccountNotEmptyError(
+            f"Account {code} still holds money or reservations; it cannot be closed."
+        )
+    session.connection().execute(
+        update(accounts).where(accounts.c.id == row.id).values(closed=True)
+    )
 
 
 def month_end(year: int, month: int) -> date:
@@ -134,7 +153,9 @@ def close_period(
 ) -> None:
     """Close every day up to ``through`` (a month end): nothing may be dated in it again."""
     if through != month_end(through.year, through.month):
-        raise InvalidPeriodCloseError(f"Periods close at a month end; {through:%d/%m/%Y} is not one.")
+        raise InvalidPeriodCloseError(
+            f"Periods close at a month end; {through:%d/%m/%Y} is not one."
+        )
     if through >= today:
         raise InvalidPeriodCloseError(f"{through:%B %Y} has not finished yet; it cannot be closed.")
     conn = session.connection()
@@ -144,8 +165,12 @@ def close_period(
     if row is None:
         raise UnknownBookError(f"There is no book {book!r}.")
     if row.closed_through is not None and through <= row.closed_through:
-        raise InvalidPeriodCloseError(f"The books are already closed through {row.closed_through:%d/%m/%Y}.")
+        raise InvalidPeriodCloseError(
+            f"The books are already closed through {row.closed_through:%d/%m/%Y}."
+        )
     conn.execute(update(books).where(books.c.id == row.id).values(closed_through=through))
     conn.execute(
-        insert(period_closes).values(book_id=row.id, closed_through=through, actor=actor, closed_at=now)
+        insert(period_closes).values(
+            book_id=row.id, closed_through=through, actor=actor, closed_at=now
+        )
     )

@@ -1,8 +1,8 @@
 """The hash chain: each journal transaction commits to its content and to its predecessor.
 
-``hash = sha256(prev_hash ‖ canonical content)``. The canonical content is sorted-key ASCII JSON
-of everything that gives the transaction its meaning, its transfers' amounts and balances-after
-included, so changing any stored figure breaks the chain from that transaction on.
+``hash = sha256(prev_hash ‖ canonical content)``. The canonical content is ASCII JSON, in a
+fixed field order, of everything that gives the transaction its meaning, its transfers' amounts
+and balances-after included, so changing any stored figure breaks the chain from there on.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class TransactionContent:
     memo: str
     actor: str
     idempotency_key: str | None
-    payload_hash: str
+    payload_hash: str | None
     reverses_id: int | None
     backdated: bool
     created_at: datetime
@@ -49,35 +49,40 @@ def _instant(value: datetime | None) -> str | None:
 
 
 def canonical(content: TransactionContent) -> bytes:
-    payload = {
-        "book": content.book,
-        "seq": content.sequence,
-        "date": content.effective_date.isoformat(),
-        "memo": content.memo,
-        "actor": content.actor,
-        "key": content.idempotency_key,
-        "payload": content.payload_hash,
-        "reverses": content.reverses_id,
-        "backdated": content.backdated,
-        "created": _instant(content.created_at),
-        "transfers": [
-            {
-                "debit": t.debit,
-                "credit": t.credit,
-                "amount": t.amount,
-                "kind": t.kind,
-                "phase": t.phase,
-                "pending": t.pending_id,
-                "expires": _instant(t.expires_at),
-                "category": t.category,
-                "request": t.request_id,
-                "debit_after": t.debit_balance_after,
-                "credit_after": t.credit_balance_after,
-            }
+    """Positional JSON arrays: unambiguous, stable, and about twice as fast as sorted objects.
+
+    Field order is part of the format; changing it changes every hash, so it never changes.
+    """
+    payload = [
+        "flexpool-ledger-v1",
+        content.book,
+        content.sequence,
+        content.effective_date.isoformat(),
+        content.memo,
+        content.actor,
+        content.idempotency_key,
+        content.payload_hash,
+        content.reverses_id,
+        content.backdated,
+        _instant(content.created_at),
+        [
+            [
+                t.debit,
+                t.credit,
+                t.amount,
+                t.kind,
+                t.phase,
+                t.pending_id,
+                _instant(t.expires_at),
+                t.category,
+                t.request_id,
+                t.debit_balance_after,
+                t.credit_balance_after,
+            ]
             for t in content.transfers
         ],
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    ]
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def chain_hash(prev_hash: str, content: TransactionContent) -> str:

@@ -12,6 +12,7 @@ the migration).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     false,
     text,
@@ -114,6 +116,9 @@ class JournalTransaction(Base):
         UniqueConstraint("reverses_id"),  # INVARIANT: a transaction is reversed at most once
         CheckConstraint("sequence >= 1", name="sequence_positive"),
         CheckConstraint("transfer_count >= 1", name="has_transfers"),
+        CheckConstraint(
+            "(idempotency_key IS NULL) = (payload_hash IS NULL)", name="key_has_payload"
+        ),
         CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
     )
 
@@ -124,7 +129,8 @@ class JournalTransaction(Base):
     memo: Mapped[str] = mapped_column(String(500))
     actor: Mapped[str] = mapped_column(String(120))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
-    payload_hash: Mapped[str] = mapped_column(String(64))
+    # Binds an idempotency key to what was asked; only kept when a key was given.
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     transfer_count: Mapped[int] = mapped_column(Integer)
     backdated: Mapped[bool] = mapped_column(Boolean)
@@ -227,8 +233,9 @@ class PeriodClose(Base):
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-books = Book.__table__
-accounts = Account.__table__
-transactions = JournalTransaction.__table__
-transfers = LedgerTransfer.__table__
-period_closes = PeriodClose.__table__
+# The Core tables, for the hot path's hand-built statements.
+books = cast(Table, Book.__table__)
+accounts = cast(Table, Account.__table__)
+transactions = cast(Table, JournalTransaction.__table__)
+transfers = cast(Table, LedgerTransfer.__table__)
+period_closes = cast(Table, PeriodClose.__table__)

@@ -16,7 +16,9 @@ MAX_DIGITS = 12
 
 # ASCII digits only (re.ASCII): "١٢" is a valid int() to Python but not a valid amount to us.
 _PLAIN = re.compile(r"\$?(?P<dollars>[0-9]+)(?:\.(?P<cents>[0-9]{1,2}))?", re.ASCII)
-_GROUPED = re.compile(r"\$?(?P<dollars>[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<cents>[0-9]{1,2}))?", re.ASCII)
+_GROUPED = re.compile(
+    r"\$?(?P<dollars>[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<cents>[0-9]{1,2}))?", re.ASCII
+)
 _WHITESPACE = " \t"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger.chain import TransactionContent, TransferContent, chain_hash
@@ -55,7 +55,7 @@ from ledger.values import (
 
 
 @dataclass
-class _AccountState:
+class AccountState:
     """An account's counters as this transaction changes them, under its row lock."""
 
     id: int
@@ -89,7 +89,7 @@ class _AccountState:
 
 
 @dataclass(frozen=True)
-class _Pending:
+class HeldTransfer:
     id: int
     book_id: int
     debit_account_id: int
@@ -102,21 +102,90 @@ class _Pending:
     resolved_by: int | None
 
 
+# Built once: on the hot path SQLAlchemy then skips statement construction and cache-key work.
+_INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
+_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
+_INSERT_TRANSFERS = insert(transfers).returning(transfers.c.id, sort_by_parameter_order=True)
+_ADVANCE_BOOK = (
+    update(books)
+    .where(
+        books.c.id == bindparam("book_id"), books.c.last_sequence == bindparam("expected_sequence")
+    )
+    .values(
+        last_sequence=bindparam("new_sequence"),
+        last_hash=bindparam("new_hash"),
+        date_high_water=bindparam("high_water"),
+    )
+)
+_LOCK_BOOK = (
+    select(
+        books.c.id,
+        books.c.code,
+        books.c.last_sequence,
+        books.c.last_hash,
+        books.c.date_high_water,
+        books.c.closed_through,
+    )
+    .where(books.c.code == bindparam("code"))
+    .with_for_update()
+)
+_ACCOUNT_STATE = select(
+    accounts.c.id,
+    accounts.c.code,
+    accounts.c.type,
+    accounts.c.debits_must_not_exceed_credits,
+    accounts.c.credits_must_not_exceed_debits,
+    accounts.c.closed,
+    accounts.c.debits_pending,
+    accounts.c.debits_posted,
+    accounts.c.credits_pending,
+    accounts.c.credits_posted,
+)
+# INVARIANT: lock accounts in id order, so two postings can never deadlock on them.
+_LOCK_ACCOUNTS_BY_CODE = (
+    _ACCOUNT_STATE.where(
+        accounts.c.book_id == bindparam("book_id"),
+        accounts.c.code.in_(bindparam("codes", expanding=True)),
+    )
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_LOCK_ACCOUNTS_BY_CODE_OR_ID = (
+    _ACCOUNT_STATE.where(
+        accounts.c.book_id == bindparam("book_id"),
+        or_(
+            accounts.c.code.in_(bindparam("codes", expanding=True)),
+            accounts.c.id.in_(bindparam("ids", expanding=True)),
+        ),
+    )
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_FIND_KEY = select(
+    transactions.c.id, transactions.c.sequence, transactions.c.hash, transactions.c.payload_hash
+).where(
+    transactions.c.book_id == bindparam("book_id"),
+    transactions.c.idempotency_key == bindparam("key"),
+)
+
+
 def post_entry(session: Session, entry: JournalEntry, *, now: datetime) -> Posted:
     """Post one journal entry atomically, or raise and change nothing."""
     return _post(session, entry, now=now, reverses_id=None)
 
 
-def _post(session: Session, entry: JournalEntry, *, now: datetime, reverses_id: int | None) -> Posted:
+def _post(
+    session: Session, entry: JournalEntry, *, now: datetime, reverses_id: int | None
+) -> Posted:
     problems = check_entry(entry)
     if now.tzinfo is None:
         problems.append("now must be a timezone-aware datetime")
     if problems:
         raise InvalidEntryError(problems)
     conn = session.connection()
-    payload_hash = entry.payload_hash()
-    book = _lock_book(session, entry.book)
-    if entry.idempotency_key is not None:
+    payload_hash = entry.payload_hash() if entry.idempotency_key is not None else None
+    book = lock_book(session, entry.book)
+    if entry.idempotency_key is not None and payload_hash is not None:
         replay = _replay(session, book.id, entry.idempotency_key, payload_hash)
         if replay is not None:
             return replay
@@ -135,24 +204,10 @@ def _post(session: Session, entry: JournalEntry, *, now: datetime, reverses_id: 
     rows: list[dict[str, Any]] = []
     contents: list[TransferContent] = []
     for leg in entry.legs:
-        row = _apply(leg, by_code, states, pendings)
+        row = apply_leg(leg, by_code, states, pendings)
         row.update(book_id=book.id, effective_date=entry.effective_date, backdated=backdated)
         rows.append(row)
-        contents.append(
-            TransferContent(
-                debit=states[row["debit_account_id"]].code,
-                credit=states[row["credit_account_id"]].code,
-                amount=row["amount"],
-                kind=row["kind"],
-                phase=row["phase"],
-                pending_id=row["pending_id"],
-                expires_at=row["expires_at"],
-                category=row["category"],
-                request_id=row["request_id"],
-                debit_balance_after=row["debit_balance_after"],
-                credit_balance_after=row["credit_balance_after"],
-            )
-        )
+        contents.append(transfer_content(row, states))
 
     sequence = book.last_sequence + 1
     content = TransactionContent(
@@ -170,59 +225,50 @@ def _post(session: Session, entry: JournalEntry, *, now: datetime, reverses_id: 
     )
     new_hash = chain_hash(book.last_hash, content)
     transaction_id = conn.execute(
-        insert(transactions)
-        .values(
-            book_id=book.id,
-            sequence=sequence,
-            effective_date=entry.effective_date,
-            memo=entry.memo,
-            actor=entry.actor,
-            idempotency_key=entry.idempotency_key,
-            payload_hash=payload_hash,
-            reverses_id=reverses_id,
-            transfer_count=len(rows),
-            backdated=backdated,
-            prev_hash=book.last_hash,
-            hash=new_hash,
-            created_at=now,
-        )
-        .returning(transactions.c.id)
+        _INSERT_TRANSACTION,
+        {
+            "book_id": book.id,
+            "sequence": sequence,
+            "effective_date": entry.effective_date,
+            "memo": entry.memo,
+            "actor": entry.actor,
+            "idempotency_key": entry.idempotency_key,
+            "payload_hash": payload_hash,
+            "reverses_id": reverses_id,
+            "transfer_count": len(rows),
+            "backdated": backdated,
+            "prev_hash": book.last_hash,
+            "hash": new_hash,
+            "created_at": now,
+        },
     ).scalar_one()
     for row in rows:
         row["transaction_id"] = transaction_id
     if len(rows) == 1:
-        transfer_ids = (conn.execute(insert(transfers).values(rows[0]).returning(transfers.c.id)).scalar_one(),)
+        transfer_ids: tuple[int, ...] = (conn.execute(_INSERT_TRANSFER, rows[0]).scalar_one(),)
     else:
-        result = conn.execute(
-            insert(transfers).returning(transfers.c.id, sort_by_parameter_order=True), rows
-        )
-        transfer_ids = tuple(result.scalars().all())
-    _write_counters(session, [state for state in states.values() if state.touched])
+        transfer_ids = tuple(conn.execute(_INSERT_TRANSFERS, rows).scalars().all())
+    write_counters(session, [state for state in states.values() if state.touched])
     high_water = max(filter(None, (book.date_high_water, entry.effective_date)))
     # A conditional update: if anything moved the sequence under us, refuse rather than fork.
     moved = conn.execute(
-        update(books)
-        .where(books.c.id == book.id, books.c.last_sequence == book.last_sequence)
-        .values(last_sequence=sequence, last_hash=new_hash, date_high_water=high_water)
+        _ADVANCE_BOOK,
+        {
+            "book_id": book.id,
+            "expected_sequence": book.last_sequence,
+            "new_sequence": sequence,
+            "new_hash": new_hash,
+            "high_water": high_water,
+        },
     ).rowcount
     if moved != 1:
         raise RuntimeError("book sequence changed while locked; transaction abandoned")
     return Posted(transaction_id, sequence, new_hash, transfer_ids)
 
 
-def _lock_book(session: Session, code: str) -> Row[Any]:
-    row = session.connection().execute(
-        select(
-            books.c.id,
-            books.c.code,
-            books.c.last_sequence,
-            books.c.last_hash,
-            books.c.date_high_water,
-            books.c.closed_through,
-        )
-        .where(books.c.code == code)
-        .with_for_update()
-    ).first()
+def lock_book(session: Session, code: str) -> Any:
+    """Lock the book row: it orders the sequence and the hash chain of every posting in it."""
+    row = session.connection().execute(_LOCK_BOOK, {"code": code}).first()
     if row is None:
         raise UnknownBookError(f"There is no book {code!r}.")
     return row
@@ -230,10 +276,7 @@ def _lock_book(session: Session, code: str) -> Row[Any]:
 
 def _replay(session: Session, book_id: int, key: str, payload_hash: str) -> Posted | None:
     conn = session.connection()
-    found = conn.execute(
-        select(transactions.c.id, transactions.c.sequence, transactions.c.hash, transactions.c.payload_hash)
-        .where(transactions.c.book_id == book_id, transactions.c.idempotency_key == key)
-    ).first()
+    found = conn.execute(_FIND_KEY, {"book_id": book_id, "key": key}).first()
     if found is None:
         return None
     if found.payload_hash != payload_hash:
@@ -242,93 +285,108 @@ def _replay(session: Session, book_id: int, key: str, payload_hash: str) -> Post
             f"(transaction #{found.sequence}); nothing was posted."
         )
     ids = conn.execute(
-        select(transfers.c.id).where(transfers.c.transaction_id == found.id).order_by(transfers.c.id)
+        select(transfers.c.id)
+        .where(transfers.c.transaction_id == found.id)
+        .order_by(transfers.c.id)
     ).scalars()
     return Posted(found.id, found.sequence, found.hash, tuple(ids), replayed=True)
 
 
 def _load_pendings(
     session: Session, book_id: int, legs: tuple[Leg, ...], now: datetime
-) -> dict[int, _Pending]:
+) -> dict[int, HeldTransfer]:
     wanted = [leg for leg in legs if isinstance(leg, PostPending | VoidPending)]
     if not wanted:
         return {}
     resolution = transfers.alias("resolution")
     held = transfers.alias("held")
-    rows = session.connection().execute(
-        select(
-            held.c.id,
-            held.c.book_id,
-            held.c.debit_account_id,
-            held.c.credit_account_id,
-            held.c.amount,
-            held.c.phase,
-            held.c.expires_at,
-            held.c.category,
-            held.c.request_id,
-            resolution.c.id.label("resolved_by"),
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                held.c.id,
+                held.c.book_id,
+                held.c.debit_account_id,
+                held.c.credit_account_id,
+                held.c.amount,
+                held.c.phase,
+                held.c.expires_at,
+                held.c.category,
+                held.c.request_id,
+                resolution.c.id.label("resolved_by"),
+            )
+            .select_from(held.outerjoin(resolution, resolution.c.pending_id == held.c.id))
+            .where(held.c.id.in_([leg.pending_id for leg in wanted]))
         )
-        .select_from(held.outerjoin(resolution, resolution.c.pending_id == held.c.id))
-        .where(held.c.id.in_([leg.pending_id for leg in wanted]))
-    ).all()
-    found = {row.id: _Pending(**row._mapping) for row in rows}
+        .all()
+    )
+    found = {row.id: HeldTransfer(**row._mapping) for row in rows}
     for leg in wanted:
         pending = found.get(leg.pending_id)
         if pending is None or pending.book_id != book_id:
-            raise UnknownTransferError(f"There is no pending transfer T{leg.pending_id} in this book.")
+            raise UnknownTransferError(
+                f"There is no pending transfer T{leg.pending_id} in this book."
+            )
         if pending.phase != Phase.PENDING:
             raise NotPendingError(f"Transfer T{pending.id} is not a pending transfer.")
         if pending.resolved_by is not None:
             raise PendingAlreadyResolvedError(
-                f"Reservation T{pending.id} was already posted or released (by T{pending.resolved_by})."
+                f"Reservation T{pending.id} was already posted or released "
+                f"(by T{pending.resolved_by})."
             )
         expired = pending.expires_at is not None and pending.expires_at <= now
         if isinstance(leg, PostPending) and expired:
-            raise PendingExpiredError(f"Reservation T{pending.id} expired at {pending.expires_at:%Y-%m-%d %H:%M} UTC.")
+            raise PendingExpiredError(
+                f"Reservation T{pending.id} expired at {pending.expires_at:%Y-%m-%d %H:%M} UTC."
+            )
         if isinstance(leg, VoidPending) and leg.expiry and not expired:
             raise PendingNotExpiredError(f"Reservation T{pending.id} has not expired yet.")
         if isinstance(leg, PostPending) and leg.amount is not None and leg.amount > pending.amount:
             raise InvalidEntryError(
-                [f"cannot post {leg.amount} cents against reservation T{pending.id} of {pending.amount}"]
+                [
+                    f"cannot post {leg.amount} cents against reservation T{pending.id} "
+                    f"of {pending.amount}"
+                ]
             )
     return found
 
 
 def _lock_accounts(
-    session: Session, book_id: int, entry: JournalEntry, pendings: dict[int, _Pending]
-) -> dict[int, _AccountState]:
-    codes = {code for leg in entry.legs if isinstance(leg, Transfer | Reserve) for code in (leg.debit, leg.credit)}
-    ids = {i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)}
-    condition = or_(accounts.c.code.in_(codes), accounts.c.id.in_(ids)) if ids else accounts.c.code.in_(codes)
-    rows = session.connection().execute(
-        select(
-            accounts.c.id,
-            accounts.c.code,
-            accounts.c.type,
-            accounts.c.debits_must_not_exceed_credits,
-            accounts.c.credits_must_not_exceed_debits,
-            accounts.c.closed,
-            accounts.c.debits_pending,
-            accounts.c.debits_posted,
-            accounts.c.credits_pending,
-            accounts.c.credits_posted,
+    session: Session, book_id: int, entry: JournalEntry, pendings: dict[int, HeldTransfer]
+) -> dict[int, AccountState]:
+    codes = sorted(
+        {
+            c
+            for leg in entry.legs
+            if isinstance(leg, Transfer | Reserve)
+            for c in (leg.debit, leg.credit)
+        }
+    )
+    ids = sorted({i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)})
+    if ids:
+        query, params = (
+            _LOCK_ACCOUNTS_BY_CODE_OR_ID,
+            {"book_id": book_id, "codes": codes, "ids": ids},
         )
-        .where(accounts.c.book_id == book_id, condition)
-        .order_by(accounts.c.id)  # INVARIANT: lock in id order, so two postings cannot deadlock
-        .with_for_update()
-    ).all()
-    states = {row.id: _AccountState(**{**row._mapping, "type": AccountType(row.type)}) for row in rows}
-    missing = codes - {state.code for state in states.values()}
+    else:
+        query, params = _LOCK_ACCOUNTS_BY_CODE, {"book_id": book_id, "codes": codes}
+    rows = session.connection().execute(query, params).all()
+    states = {
+        row.id: AccountState(**{**row._mapping, "type": AccountType(row.type)}) for row in rows
+    }
+    missing = set(codes) - {state.code for state in states.values()}
     if missing:
-        raise UnknownAccountError(f"There is no account {', '.join(sorted(missing))} in book {entry.book}.")
+        raise UnknownAccountError(
+            f"There is no account {', '.join(sorted(missing))} in book {entry.book}."
+        )
     return states
 
 
-def _apply(
+def apply_leg(
     leg: Leg,
-    by_code: dict[str, _AccountState],
-    states: dict[int, _AccountState],
-    pendings: dict[int, _Pending],
+    by_code: dict[str, AccountState],
+    states: dict[int, AccountState],
+    pendings: dict[int, HeldTransfer],
 ) -> dict[str, Any]:
     """Apply one leg to the locked counters, refuse an overdraft, and return its row."""
     pending_id: int | None = None
@@ -380,6 +438,23 @@ def _apply(
     }
 
 
+def transfer_content(row: dict[str, Any], states: dict[int, AccountState]) -> TransferContent:
+    """What the hash chain commits to for one transfer row."""
+    return TransferContent(
+        debit=states[row["debit_account_id"]].code,
+        credit=states[row["credit_account_id"]].code,
+        amount=row["amount"],
+        kind=row["kind"],
+        phase=row["phase"],
+        pending_id=row["pending_id"],
+        expires_at=row["expires_at"],
+        category=row["category"],
+        request_id=row["request_id"],
+        debit_balance_after=row["debit_balance_after"],
+        credit_balance_after=row["credit_balance_after"],
+    )
+
+
 _COUNTERS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 _UPDATE_COUNTERS = (
     update(accounts)
@@ -388,9 +463,10 @@ _UPDATE_COUNTERS = (
 )
 
 
-def _write_counters(session: Session, states: list[_AccountState]) -> None:
+def write_counters(session: Session, states: list[AccountState]) -> None:
     params = [
-        {"account_id": s.id, **{f"new_{name}": getattr(s, name) for name in _COUNTERS}} for s in states
+        {"account_id": s.id, **{f"new_{name}": getattr(s, name) for name in _COUNTERS}}
+        for s in states
     ]
     session.connection().execute(_UPDATE_COUNTERS, params)
 
@@ -412,7 +488,9 @@ def _check_reversible(session: Session, book_id: int, transaction_id: int) -> No
         select(transactions.c.sequence).where(transactions.c.reverses_id == transaction_id)
     ).scalar()
     if reversal is not None:
-        raise AlreadyReversedError(f"Transaction #{original.sequence} was already reversed by #{reversal}.")
+        raise AlreadyReversedError(
+            f"Transaction #{original.sequence} was already reversed by #{reversal}."
+        )
 
 
 def reverse_transaction(
@@ -429,21 +507,25 @@ def reverse_transaction(
     """Undo a posted transaction with its mirror image; at most once, and never a hold."""
     debit_account = accounts.alias("debit_account")
     credit_account = accounts.alias("credit_account")
-    rows = session.connection().execute(
-        select(
-            transfers.c.amount,
-            transfers.c.phase,
-            transfers.c.category,
-            transfers.c.request_id,
-            debit_account.c.code.label("debit"),
-            credit_account.c.code.label("credit"),
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                transfers.c.amount,
+                transfers.c.phase,
+                transfers.c.category,
+                transfers.c.request_id,
+                debit_account.c.code.label("debit"),
+                credit_account.c.code.label("credit"),
+            )
+            .join(debit_account, debit_account.c.id == transfers.c.debit_account_id)
+            .join(credit_account, credit_account.c.id == transfers.c.credit_account_id)
+            .join(books, books.c.id == transfers.c.book_id)
+            .where(transfers.c.transaction_id == transaction_id, books.c.code == book)
+            .order_by(transfers.c.id)
         )
-        .join(debit_account, debit_account.c.id == transfers.c.debit_account_id)
-        .join(credit_account, credit_account.c.id == transfers.c.credit_account_id)
-        .join(books, books.c.id == transfers.c.book_id)
-        .where(transfers.c.transaction_id == transaction_id, books.c.code == book)
-        .order_by(transfers.c.id)
-    ).all()
+        .all()
+    )
     if not rows:
         raise UnknownTransactionError(f"There is no transaction {transaction_id} in book {book}.")
     if any(row.phase not in POSTED_PHASES for row in rows):
@@ -467,22 +549,32 @@ def reverse_transaction(
 
 
 def expire_due(
-    session: Session, *, book: str, now: datetime, effective_date: date, actor: str = "system:expiry"
+    session: Session,
+    *,
+    book: str,
+    now: datetime,
+    effective_date: date,
+    actor: str = "system:expiry",
 ) -> list[Posted]:
     """Release every reservation in ``book`` whose expiry has passed (one transaction each)."""
     resolution = transfers.alias("resolution")
-    due = session.connection().execute(
-        select(transfers.c.id)
-        .join(books, books.c.id == transfers.c.book_id)
-        .outerjoin(resolution, resolution.c.pending_id == transfers.c.id)
-        .where(
-            books.c.code == book,
-            transfers.c.phase == Phase.PENDING.value,
-            transfers.c.expires_at <= now,
-            resolution.c.id.is_(None),
+    due = (
+        session.connection()
+        .execute(
+            select(transfers.c.id)
+            .join(books, books.c.id == transfers.c.book_id)
+            .outerjoin(resolution, resolution.c.pending_id == transfers.c.id)
+            .where(
+                books.c.code == book,
+                transfers.c.phase == Phase.PENDING.value,
+                transfers.c.expires_at <= now,
+                resolution.c.id.is_(None),
+            )
+            .order_by(transfers.c.id)
         )
-        .order_by(transfers.c.id)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return [
         post_entry(
             session,

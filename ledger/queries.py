@@ -13,8 +13,9 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Row, case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidEntryError, UnknownAccountError
@@ -33,29 +34,37 @@ class AccountRef:
 
 
 def find_account(session: Session, book: str, code: str) -> AccountRef:
-    row = session.connection().execute(
-        select(accounts.c.id, accounts.c.book_id, accounts.c.code, accounts.c.type)
-        .join(books, books.c.id == accounts.c.book_id)
-        .where(books.c.code == book, accounts.c.code == code)
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            select(accounts.c.id, accounts.c.book_id, accounts.c.code, accounts.c.type)
+            .join(books, books.c.id == accounts.c.book_id)
+            .where(books.c.code == book, accounts.c.code == code)
+        )
+        .first()
+    )
     if row is None:
         raise UnknownAccountError(f"There is no account {code} in book {book}.")
     return AccountRef(row.id, row.book_id, row.code, AccountType(row.type))
 
 
 def get_balance(session: Session, book: str, code: str) -> Balance:
-    row = session.connection().execute(
-        select(
-            accounts.c.code,
-            accounts.c.type,
-            accounts.c.debits_posted,
-            accounts.c.credits_posted,
-            accounts.c.debits_pending,
-            accounts.c.credits_pending,
+    row = (
+        session.connection()
+        .execute(
+            select(
+                accounts.c.code,
+                accounts.c.type,
+                accounts.c.debits_posted,
+                accounts.c.credits_posted,
+                accounts.c.debits_pending,
+                accounts.c.credits_pending,
+            )
+            .join(books, books.c.id == accounts.c.book_id)
+            .where(books.c.code == book, accounts.c.code == code)
         )
-        .join(books, books.c.id == accounts.c.book_id)
-        .where(books.c.code == book, accounts.c.code == code)
-    ).first()
+        .first()
+    )
     if row is None:
         raise UnknownAccountError(f"There is no account {code} in book {book}.")
     return Balance(
@@ -76,14 +85,18 @@ def balance_as_of(session: Session, book: str, code: str, on: date) -> int:
 
 def net_as_of(session: Session, account_id: int, on: date) -> int:
     conn = session.connection()
-    last: Row[tuple[int, int]] | None = None
+    last: Any = None
     for side, after in (
         (transfers.c.debit_account_id, transfers.c.debit_balance_after),
         (transfers.c.credit_account_id, transfers.c.credit_balance_after),
     ):
         row = conn.execute(
             select(transfers.c.id, after)
-            .where(side == account_id, transfers.c.backdated == literal(False), transfers.c.effective_date <= on)
+            .where(
+                side == account_id,
+                transfers.c.backdated == literal(False),
+                transfers.c.effective_date <= on,
+            )
             .order_by(transfers.c.effective_date.desc(), transfers.c.id.desc())
             .limit(1)
         ).first()
@@ -95,12 +108,16 @@ def net_as_of(session: Session, account_id: int, on: date) -> int:
         select(
             func.coalesce(
                 func.sum(
-                    case((transfers.c.debit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount)
+                    case(
+                        (transfers.c.debit_account_id == account_id, transfers.c.amount),
+                        else_=-transfers.c.amount,
+                    )
                 ),
                 0,
             )
         ).where(
-            (transfers.c.debit_account_id == account_id) | (transfers.c.credit_account_id == account_id),
+            (transfers.c.debit_account_id == account_id)
+            | (transfers.c.credit_account_id == account_id),
             transfers.c.backdated == literal(True),
             transfers.c.id > last_id,
             transfers.c.effective_date <= on,
@@ -181,13 +198,23 @@ def list_entries(
         return query.subquery()
 
     merged = union_all(select(side(True)), select(side(False))).subquery()
-    rows = session.connection().execute(
-        select(merged, transactions.c.sequence, transactions.c.effective_date, transactions.c.memo, other.c.code)
-        .join(transactions, transactions.c.id == merged.c.transaction_id)
-        .join(other, other.c.id == merged.c.other_id)
-        .order_by(merged.c.id.desc())
-        .limit(limit + 1)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                merged,
+                transactions.c.sequence,
+                transactions.c.effective_date,
+                transactions.c.memo,
+                other.c.code,
+            )
+            .join(transactions, transactions.c.id == merged.c.transaction_id)
+            .join(other, other.c.id == merged.c.other_id)
+            .order_by(merged.c.id.desc())
+            .limit(limit + 1)
+        )
+        .all()
+    )
     entries = [
         Entry(
             transfer_id=row.id,
@@ -227,8 +254,12 @@ def trial_balance(
     """Posted debits and credits per account; now from the counters, or as of a day's end."""
     conn = session.connection()
     listing = select(
-        accounts.c.id, books.c.code.label("book"), accounts.c.code, accounts.c.type,
-        accounts.c.debits_posted, accounts.c.credits_posted,
+        accounts.c.id,
+        books.c.code.label("book"),
+        accounts.c.code,
+        accounts.c.type,
+        accounts.c.debits_posted,
+        accounts.c.credits_posted,
     ).join(books, books.c.id == accounts.c.book_id)
     if book is not None:
         listing = listing.where(books.c.code == book)
@@ -241,7 +272,9 @@ def trial_balance(
     debits = _sums_as_of(session, transfers.c.debit_account_id, as_of, book)
     credits = _sums_as_of(session, transfers.c.credit_account_id, as_of, book)
     return [
-        TrialBalanceLine(r.book, r.code, AccountType(r.type), debits.get(r.id, 0), credits.get(r.id, 0))
+        TrialBalanceLine(
+            r.book, r.code, AccountType(r.type), debits.get(r.id, 0), credits.get(r.id, 0)
+        )
         for r in rows
     ]
 

@@ -159,7 +159,11 @@ def check_leg(index: int, leg: Leg) -> list[str]:
             problems.append(f"{where} debits and credits the same account {leg.debit}")
         if leg.category is not None and not (0 < len(leg.category) <= MAX_CATEGORY):
             problems.append(f"{where} category must be 1-{MAX_CATEGORY} characters")
-        if isinstance(leg, Reserve) and leg.expires_at is not None and leg.expires_at.tzinfo is None:
+        if (
+            isinstance(leg, Reserve)
+            and leg.expires_at is not None
+            and leg.expires_at.tzinfo is None
+        ):
             problems.append(f"{where} expiry must be a timezone-aware datetime")
     elif isinstance(leg, PostPending | VoidPending):
         if not isinstance(leg.pending_id, int) or leg.pending_id <= 0:
@@ -175,8 +179,8 @@ def check_leg(index: int, leg: Leg) -> list[str]:
     return problems
 
 
-def check_entry(entry: JournalEntry) -> list[str]:
-    """Every problem with an entry that can be seen without the database."""
+def check_header(entry: JournalEntry) -> list[str]:
+    """The checks on the entry itself, without its legs."""
     problems: list[str] = []
     if not isinstance(entry.effective_date, date) or isinstance(entry.effective_date, datetime):
         problems.append("effective date must be a date")
@@ -192,9 +196,17 @@ def check_entry(entry: JournalEntry) -> list[str]:
         problems.append("a journal entry needs at least one transfer")
     elif len(entry.legs) > MAX_LEGS:
         problems.append(f"a journal entry has at most {MAX_LEGS} transfers")
+    return problems
+
+
+def check_entry(entry: JournalEntry) -> list[str]:
+    """Every problem with an entry that can be seen without the database."""
+    problems = check_header(entry)
     for index, leg in enumerate(entry.legs):
         problems += check_leg(index, leg)
-    pending_refs = [leg.pending_id for leg in entry.legs if isinstance(leg, PostPending | VoidPending)]
+    pending_refs = [
+        leg.pending_id for leg in entry.legs if isinstance(leg, PostPending | VoidPending)
+    ]
     if len(pending_refs) != len(set(pending_refs)):
         problems.append("a pending transfer can be resolved only once")
     return problems
@@ -233,6 +245,16 @@ class Balance:
     @property
     def pending(self) -> int:
         return normal(self.type, self.debits_pending - self.credits_pending)
+
+    @property
+    def held_out(self) -> int:
+        """Reserved to leave this account (approved requests not yet paid, for an envelope)."""
+        return self.debits_pending if self.type is AccountType.FUND else self.credits_pending
+
+    @property
+    def held_in(self) -> int:
+        """Reserved to arrive in this account (approved for a client, not yet paid)."""
+        return self.credits_pending if self.type is AccountType.FUND else self.debits_pending
 
     @property
     def available(self) -> int:

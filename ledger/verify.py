@@ -8,7 +8,7 @@ the first problem: every finding is returned, as Beancount's validations do.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,19 +73,35 @@ def verify(session: Session, book: str | None = None) -> list[Finding]:
 
 def _verify_book(session: Session, book: Any) -> list[Finding]:
     check = _BookCheck(book.id, book.code)
-    account_rows = session.connection().execute(select(accounts).where(accounts.c.book_id == book.id)).all()
+    account_rows = (
+        session.connection().execute(select(accounts).where(accounts.c.book_id == book.id)).all()
+    )
     check.codes = {row.id: row.code for row in account_rows}
-    closes = session.connection().execute(
-        select(period_closes.c.closed_through, period_closes.c.closed_at).where(period_closes.c.book_id == book.id)
-    ).all()
+    closes = (
+        session.connection()
+        .execute(
+            select(period_closes.c.closed_through, period_closes.c.closed_at).where(
+                period_closes.c.book_id == book.id
+            )
+        )
+        .all()
+    )
     last_sequence, last_hash, reversals = _walk_chain(session, check, closes)
     if book.last_sequence != last_sequence:
-        check.add("sequence", f"Book says its last transaction is #{book.last_sequence}, but the last one is #{last_sequence}.")
+        check.add(
+            "sequence",
+            f"Book says its last transaction is #{book.last_sequence}, "
+            f"but the last one is #{last_sequence}.",
+        )
     if book.last_hash != last_hash:
         check.add("chain", "The book's chain head does not match its last transaction's hash.")
     expected_lock = max((c.closed_through for c in closes), default=None)
     if book.closed_through != expected_lock:
-        check.add("period", f"Book lock date {book.closed_through} does not match its period closes ({expected_lock}).")
+        check.add(
+            "period",
+            f"Book lock date {book.closed_through} does not match "
+            f"its period closes ({expected_lock}).",
+        )
     _check_accounts(check, account_rows)
     _check_reversals(session, check, reversals)
     return check.findings
@@ -113,12 +129,14 @@ def _stream(session: Session, book_id: int) -> Iterator[Any]:
         .where(transactions.c.book_id == book_id)
         .order_by(transactions.c.sequence, transfers.c.id)
     )
-    result = session.connection().execution_options(stream_results=True, yield_per=2000).execute(query)
+    result = (
+        session.connection().execution_options(stream_results=True, yield_per=2000).execute(query)
+    )
     yield from result
 
 
 def _walk_chain(
-    session: Session, check: _BookCheck, closes: list[Any]
+    session: Session, check: _BookCheck, closes: Sequence[Any]
 ) -> tuple[int, str, list[tuple[int, int]]]:
     prev_hash, expected_sequence, high_water = GENESIS_HASH, 1, None
     reversals: list[tuple[int, int]] = []
@@ -128,25 +146,58 @@ def _walk_chain(
         nonlocal prev_hash, expected_sequence, high_water
         head = rows[0]
         if head.sequence != expected_sequence:
-            check.add("sequence", f"Transaction #{head.sequence} follows #{expected_sequence - 1}: the sequence has a gap.", transaction_id=head.tx_id)
+            check.add(
+                "sequence",
+                f"Transaction #{head.sequence} follows #{expected_sequence - 1}: "
+                "the sequence has a gap.",
+                transaction_id=head.tx_id,
+            )
         expected_sequence = head.sequence + 1
         backdated = high_water is not None and head.tx_date < high_water
         high_water = head.tx_date if high_water is None else max(high_water, head.tx_date)
         contents = _check_transfers(check, head, [r for r in rows if r.id is not None], backdated)
         if head.tx_backdated != backdated:
-            check.add("backdated", f"Transaction #{head.sequence} has the wrong backdated flag.", transaction_id=head.tx_id)
+            check.add(
+                "backdated",
+                f"Transaction #{head.sequence} has the wrong backdated flag.",
+                transaction_id=head.tx_id,
+            )
         if head.prev_hash != prev_hash:
-            check.add("chain", f"Transaction #{head.sequence} does not point at its predecessor's hash: the chain is broken.", transaction_id=head.tx_id)
+            check.add(
+                "chain",
+                f"Transaction #{head.sequence} does not point at its predecessor's hash: "
+                "the chain is broken.",
+                transaction_id=head.tx_id,
+            )
         content = TransactionContent(
-            check.code, head.sequence, head.tx_date, head.memo, head.actor, head.idempotency_key,
-            head.payload_hash, head.reverses_id, head.tx_backdated, head.created_at, contents,
+            check.code,
+            head.sequence,
+            head.tx_date,
+            head.memo,
+            head.actor,
+            head.idempotency_key,
+            head.payload_hash,
+            head.reverses_id,
+            head.tx_backdated,
+            head.created_at,
+            contents,
         )
         if chain_hash(head.prev_hash, content) != head.hash:
-            check.add("chain", f"Transaction #{head.sequence} does not match its hash: its content was changed after posting (the chain is broken here).", transaction_id=head.tx_id)
+            check.add(
+                "chain",
+                f"Transaction #{head.sequence} does not match its hash: its content was "
+                "changed after posting (the chain is broken here).",
+                transaction_id=head.tx_id,
+            )
         prev_hash = head.hash
         for close in closes:
             if head.tx_date <= close.closed_through and head.created_at > close.closed_at:
-                check.add("period", f"Transaction #{head.sequence} is dated {head.tx_date} inside a period closed at {close.closed_at:%Y-%m-%d %H:%M}.", transaction_id=head.tx_id)
+                check.add(
+                    "period",
+                    f"Transaction #{head.sequence} is dated {head.tx_date} inside a period "
+                    f"closed at {close.closed_at:%Y-%m-%d %H:%M}.",
+                    transaction_id=head.tx_id,
+                )
         if head.reverses_id is not None:
             reversals.append((head.tx_id, head.reverses_id))
 
@@ -160,17 +211,32 @@ def _walk_chain(
     return expected_sequence - 1, prev_hash, reversals
 
 
-def _check_transfers(check: _BookCheck, head: Any, rows: list[Any], backdated: bool) -> list[TransferContent]:
+def _check_transfers(
+    check: _BookCheck, head: Any, rows: list[Any], backdated: bool
+) -> list[TransferContent]:
     if len(rows) != head.transfer_count or not rows:
-        check.add("transaction", f"Transaction #{head.sequence} should have {head.transfer_count} transfer(s) but has {len(rows)}.", transaction_id=head.tx_id)
+        check.add(
+            "transaction",
+            f"Transaction #{head.sequence} should have {head.transfer_count} transfer(s) "
+            f"but has {len(rows)}.",
+            transaction_id=head.tx_id,
+        )
     contents = []
     for row in rows:
         _check_transfer(check, head, row, backdated)
         contents.append(
             TransferContent(
-                check.codes.get(row.debit_account_id, "?"), check.codes.get(row.credit_account_id, "?"),
-                row.amount, row.kind, row.phase, row.pending_id, row.expires_at, row.category,
-                row.request_id, row.debit_balance_after, row.credit_balance_after,
+                check.codes.get(row.debit_account_id, "?"),
+                check.codes.get(row.credit_account_id, "?"),
+                row.amount,
+                row.kind,
+                row.phase,
+                row.pending_id,
+                row.expires_at,
+                row.category,
+                row.request_id,
+                row.debit_balance_after,
+                row.credit_balance_after,
             )
         )
     return contents
@@ -179,13 +245,21 @@ def _check_transfers(check: _BookCheck, head: Any, rows: list[Any], backdated: b
 def _check_transfer(check: _BookCheck, head: Any, row: Any, backdated: bool) -> None:
     where = {"transaction_id": head.tx_id, "transfer_id": row.id}
     label = f"Transfer T{row.id} (transaction #{head.sequence})"
-    if row.book_id != check.book_id or row.debit_account_id not in check.codes or row.credit_account_id not in check.codes:
+    if (
+        row.book_id != check.book_id
+        or row.debit_account_id not in check.codes
+        or row.credit_account_id not in check.codes
+    ):
         check.add("transfer", f"{label} touches an account outside book {check.code}.", **where)
         return
     if row.amount <= 0 or row.debit_account_id == row.credit_account_id:
-        check.add("transfer", f"{label} has a non-positive amount or one account on both sides.", **where)
+        check.add(
+            "transfer", f"{label} has a non-positive amount or one account on both sides.", **where
+        )
     if row.effective_date != head.tx_date or row.backdated != backdated:
-        check.add("transfer", f"{label} disagrees with its transaction's date or backdated flag.", **where)
+        check.add(
+            "transfer", f"{label} disagrees with its transaction's date or backdated flag.", **where
+        )
     debit, credit = check.totals[row.debit_account_id], check.totals[row.credit_account_id]
     if row.phase == Phase.PENDING:
         debit.debits_pending += row.amount
@@ -196,21 +270,30 @@ def _check_transfer(check: _BookCheck, head: Any, row: Any, backdated: bool) -> 
     if row.phase in _POSTED:
         debit.debits_posted += row.amount
         credit.credits_posted += row.amount
-    for account_id, stored in ((row.debit_account_id, row.debit_balance_after), (row.credit_account_id, row.credit_balance_after)):
+    for account_id, stored in (
+        (row.debit_account_id, row.debit_balance_after),
+        (row.credit_account_id, row.credit_balance_after),
+    ):
         running = check.totals[account_id].net
         if stored != running:
             check.add_limited(
-                "balance_after", account_id,
+                "balance_after",
+                account_id,
                 f"{label}: balance after on {check.codes[account_id]} is stored as "
                 f"{format_cents(stored)} but the running balance is {format_cents(running)}.",
-                account=check.codes[account_id], **where,
+                account=check.codes[account_id],
+                **where,
             )
 
 
 def _resolve(check: _BookCheck, row: Any, label: str, where: dict[str, Any]) -> None:
     held = check.open_holds.pop(row.pending_id, None)
     if held is None:
-        state = "resolved twice" if row.pending_id in check.resolved else "not an earlier pending transfer in this book"
+        state = (
+            "resolved twice"
+            if row.pending_id in check.resolved
+            else "not an earlier pending transfer in this book"
+        )
         check.add("pending", f"{label} resolves T{row.pending_id}, which is {state}.", **where)
         return
     check.resolved.add(row.pending_id)
@@ -221,13 +304,17 @@ def _resolve(check: _BookCheck, row: Any, label: str, where: dict[str, Any]) -> 
         check.add("pending", f"{label} resolves T{row.pending_id} on different accounts.", **where)
     too_much = row.amount > amount if row.phase == Phase.POST_PENDING else row.amount != amount
     if too_much:
-        check.add("pending", f"{label} moves {format_cents(row.amount)} against a hold of {format_cents(amount)}.", **where)
+        check.add(
+            "pending",
+            f"{label} moves {format_cents(row.amount)} against a hold of {format_cents(amount)}.",
+            **where,
+        )
 
 
 _COUNTERS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 
 
-def _check_accounts(check: _BookCheck, account_rows: list[Any]) -> None:
+def _check_accounts(check: _BookCheck, account_rows: Sequence[Any]) -> None:
     total_net = 0
     for row in account_rows:
         recomputed = check.totals[row.id]
@@ -236,22 +323,37 @@ def _check_accounts(check: _BookCheck, account_rows: list[Any]) -> None:
             if stored != actual:
                 check.add(
                     "counter",
-                    f"Account {row.code}: {name.replace('_', ' ')} is {format_cents(stored)} but its "
-                    f"transfers add up to {format_cents(actual)} (drift {format_cents(stored - actual)}).",
+                    f"Account {row.code}: {name.replace('_', ' ')} is {format_cents(stored)} "
+                    f"but its transfers add up to {format_cents(actual)} "
+                    f"(drift {format_cents(stored - actual)}).",
                     account=row.code,
                 )
-        if row.debits_must_not_exceed_credits and row.debits_posted + row.debits_pending > row.credits_posted:
+        if (
+            row.debits_must_not_exceed_credits
+            and row.debits_posted + row.debits_pending > row.credits_posted
+        ):
             check.add("overdraft", f"Account {row.code} is overdrawn.", account=row.code)
-        if row.credits_must_not_exceed_debits and row.credits_posted + row.credits_pending > row.debits_posted:
+        if (
+            row.credits_must_not_exceed_debits
+            and row.credits_posted + row.credits_pending > row.debits_posted
+        ):
             check.add("overdraft", f"Account {row.code} is overdrawn.", account=row.code)
-        if row.closed and (row.debits_posted != row.credits_posted or row.debits_pending or row.credits_pending):
+        if row.closed and (
+            row.debits_posted != row.credits_posted or row.debits_pending or row.credits_pending
+        ):
             check.add("closed", f"Account {row.code} is closed but not empty.", account=row.code)
         total_net += recomputed.net
         for key, count in check.repeats.items():
             if key[1] == row.id and count > MAX_REPEATS:
-                check.add(key[0], f"…and {count - MAX_REPEATS} more {key[0]} findings on {row.code}.", account=row.code)
+                check.add(
+                    key[0],
+                    f"…and {count - MAX_REPEATS} more {key[0]} findings on {row.code}.",
+                    account=row.code,
+                )
     if total_net != 0:
-        check.add("trial_balance", f"The trial balance does not sum to zero: {format_cents(total_net)}.")
+        check.add(
+            "trial_balance", f"The trial balance does not sum to zero: {format_cents(total_net)}."
+        )
 
 
 def _check_reversals(session: Session, check: _BookCheck, reversals: list[tuple[int, int]]) -> None:
@@ -259,20 +361,38 @@ def _check_reversals(session: Session, check: _BookCheck, reversals: list[tuple[
         return
     ids = {i for pair in reversals for i in pair}
     legs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    rows = session.connection().execute(
-        select(transfers.c.transaction_id, transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount)
-        .where(transfers.c.transaction_id.in_(ids))
-        .order_by(transfers.c.id)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                transfers.c.transaction_id,
+                transfers.c.debit_account_id,
+                transfers.c.credit_account_id,
+                transfers.c.amount,
+            )
+            .where(transfers.c.transaction_id.in_(ids))
+            .order_by(transfers.c.id)
+        )
+        .all()
+    )
     for row in rows:
         legs[row.transaction_id].append((row.debit_account_id, row.credit_account_id, row.amount))
     for reversal_id, original_id in reversals:
-        mirrored = [(credit, debit, amount) for debit, credit, amount in reversed(legs[original_id])]
+        mirrored = [
+            (credit, debit, amount) for debit, credit, amount in reversed(legs[original_id])
+        ]
         if legs[reversal_id] != mirrored:
-            check.add("reversal", f"Transaction {reversal_id} does not mirror the transaction it reverses ({original_id}).", transaction_id=reversal_id)
+            check.add(
+                "reversal",
+                f"Transaction {reversal_id} does not mirror the transaction "
+                f"it reverses ({original_id}).",
+                transaction_id=reversal_id,
+            )
 
 
 def summarize(findings: list[Finding]) -> str:
-    return "Ledger verified: no findings." if not findings else f"Ledger has {len(findings)} finding(s)."
-
-
+    return (
+        "Ledger verified: no findings."
+        if not findings
+        else f"Ledger has {len(findings)} finding(s)."
+    )

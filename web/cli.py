@@ -1,0 +1,143 @@
+"""The ``flexpool`` command: a Flask CLI group, so every command sees the same configuration.
+
+Commands that change data run one unit of work (``run_in_transaction``) and commit once. Bad
+input ends with a one-line message and a non-zero exit, never a traceback or a partial write.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from ledger.db import run_in_transaction
+from ledger.demo import DEMO_BOOK, load_demo_book
+from ledger.errors import LedgerError
+from ledger.queries import book_codes, get_balance, trial_balance
+from ledger.verify import verify
+from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
+from web import create_app, session_factory
+
+LOCAL_TZ = ZoneInfo("Australia/Sydney")
+
+
+def _app_factory(*_args: Any) -> Flask:
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_app_factory, add_default_commands=True, add_version_option=False
+)
+def main() -> None:
+    """flexpool: the flexible-funding pool's ledger, approvals and exports."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema."""
+    from migrations import upgrade
+
+    url = current_app.config["FLEXPOOL"].database_url
+    upgrade(url, revision)
+    click.echo(f"Database is at revision {revision}.")
+
+
+@main.group()
+def ledger() -> None:
+    """Inspect and check the ledger."""
+
+
+@ledger.command("verify")
+@click.option("--book", "book", default=None, help="Book (consortium) code; all books if omitted.")
+@with_appcontext
+def ledger_verify(book: str | None) -> None:
+    """Recompute every counter, balance-after, sequence and hash; list every finding."""
+    with session_factory(current_app)() as session:
+        findings = verify(session, book)
+    if not findings:
+        click.echo("Ledger verified: no findings.")
+        return
+    for finding in findings:
+        click.echo(str(finding))
+    click.echo(f"Ledger verification FAILED with {len(findings)} finding(s).", err=True)
+    sys.exit(1)
+
+
+@ledger.command("trial-balance")
+@click.option("--book", "book", default=None, help="Book (consortium) code; all books if omitted.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="End of this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+@with_appcontext
+def ledger_trial_balance(book: str | None, as_of: datetime | None, fmt: str) -> None:
+    """Posted debits, credits and balance per account."""
+    with session_factory(current_app)() as session:
+        if book is not None and not _book_exists(session, book):
+            raise click.UsageError(f"There is no book {book!r}.")
+        lines = trial_balance(session, book, as_of=as_of.date() if as_of else None)
+    click.echo(trial_balance_csv(lines) if fmt == "csv" else trial_balance_table(lines), nl=False)
+
+
+def _book_exists(session: Any, code: str) -> bool:
+    return code in book_codes(session)
+
+
+@main.command("demo")
+@click.option(
+    "--keep-existing", is_flag=True, help="If the demo book is already loaded, just show it."
+)
+@with_appcontext
+def demo(keep_existing: bool) -> None:
+    """Load the demonstration book into a database that does not have it yet."""
+    now = datetime.now(UTC)
+    today: date = now.astimezone(LOCAL_TZ).date()
+    factory = session_factory(current_app)
+    with factory() as session:
+        loaded = DEMO_BOOK in book_codes(session)
+    if loaded and keep_existing:
+        click.echo(f"Demo book {DEMO_BOOK} is already loaded.\n")
+    else:
+        try:
+            run_in_transaction(
+                factory, lambda session: load_demo_book(session, now=now, today=today)
+            )
+        except LedgerError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Loaded demo book {DEMO_BOOK}.\n")
+    with factory() as session:
+        click.echo(trial_balance_table(trial_balance(session, DEMO_BOOK)))
+        click.echo(
+            balances_table(
+                [
+                    get_balance(session, DEMO_BOOK, line.account)
+                    for line in trial_balance(session, DEMO_BOOK)
+                ]
+            )
+        )
+        findings = verify(session, DEMO_BOOK)
+    click.echo(
+        "ledger verify: no findings."
+        if not findings
+        else f"ledger verify: {len(findings)} finding(s)!"
+    )
+    if findings:
+        sys.exit(1)
