@@ -167,6 +167,16 @@ class LedgerTransfer(Base):
             name="resolution_has_pending",
         ),
         CheckConstraint("expires_at IS NULL OR phase = 'pending'", name="only_pending_expires"),
+        # A book's transfers in posting order: verify, reversals, replays, as-of trial balances.
+        Index("ix_ledger_transfers_book_transaction", "book_id", "transaction_id", "id"),
+        # Holds still open, for the expiry sweep; only pending rows are in it.
+        Index(
+            "ix_ledger_transfers_open_holds",
+            "book_id",
+            "expires_at",
+            postgresql_where=text("phase = 'pending'"),
+            sqlite_where=text("phase = 'pending'"),
+        ),
         Index("ix_ledger_transfers_debit_account", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit_account", "credit_account_id", "id"),
         # As-of lookups: among transfers that were not backdated, date order is id order.
@@ -203,7 +213,7 @@ class LedgerTransfer(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger)
     book_id: Mapped[int] = mapped_column(BigInteger)
     debit_account_id: Mapped[int] = mapped_column(BigInteger)
     credit_account_id: Mapped[int] = mapped_column(BigInteger)

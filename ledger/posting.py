@@ -183,7 +183,7 @@ def _post(
     if problems:
         raise InvalidEntryError(problems)
     conn = session.connection()
-    payload_hash = entry.payload_hash() if entry.idempotency_key is not None else None
+    payload_hash = entry.payload_hash(reverses_id) if entry.idempotency_key is not None else None
     book = lock_book(session, entry.book)
     if entry.idempotency_key is not None and payload_hash is not None:
         replay = _replay(session, book.id, entry.idempotency_key, payload_hash)
@@ -286,7 +286,7 @@ def _replay(session: Session, book_id: int, key: str, payload_hash: str) -> Post
         )
     ids = conn.execute(
         select(transfers.c.id)
-        .where(transfers.c.transaction_id == found.id)
+        .where(transfers.c.book_id == book_id, transfers.c.transaction_id == found.id)
         .order_by(transfers.c.id)
     ).scalars()
     return Posted(found.id, found.sequence, found.hash, tuple(ids), replayed=True)
@@ -556,7 +556,12 @@ def expire_due(
     effective_date: date,
     actor: str = "system:expiry",
 ) -> list[Posted]:
-    """Release every reservation in ``book`` whose expiry has passed (one transaction each)."""
+    """Release every reservation in ``book`` whose expiry has passed; returns what it released.
+
+    Each release is its own journal transaction under a savepoint of the caller's transaction: a
+    hold that someone posts or voids while the sweep runs is skipped, not a reason to lose the
+    sweep. The ``expire:T…`` key makes two sweeps racing each other harmless.
+    """
     resolution = transfers.alias("resolution")
     due = (
         session.connection()
@@ -575,18 +580,19 @@ def expire_due(
         .scalars()
         .all()
     )
-    return [
-        post_entry(
-            session,
-            JournalEntry(
-                book,
-                effective_date,
-                f"Reservation T{pending_id} expired",
-                actor,
-                (VoidPending(pending_id, expiry=True),),
-                idempotency_key=f"expire:T{pending_id}",
-            ),
-            now=now,
+    released: list[Posted] = []
+    for pending_id in due:
+        entry = JournalEntry(
+            book,
+            effective_date,
+            f"Reservation T{pending_id} expired",
+            actor,
+            (VoidPending(pending_id, expiry=True),),
+            idempotency_key=f"expire:T{pending_id}",
         )
-        for pending_id in due
-    ]
+        try:
+            with session.begin_nested():
+                released.append(post_entry(session, entry, now=now))
+        except PendingAlreadyResolvedError:
+            continue  # posted or voided by someone else since we looked
+    return released

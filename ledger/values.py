@@ -111,9 +111,14 @@ class JournalEntry:
     legs: tuple[Leg, ...]
     idempotency_key: str | None = None
 
-    def payload_hash(self) -> str:
-        """The fingerprint an idempotency key is bound to: everything but the key itself."""
+    def payload_hash(self, reverses_id: int | None = None) -> str:
+        """The fingerprint an idempotency key is bound to: everything but the key itself.
+
+        A reversal's legs mirror its original, so two reversals of look-alike transactions
+        would have the same legs; the reversed transaction's id is part of what was asked.
+        """
         payload = {
+            "reverses": reverses_id,
             "book": self.book,
             "date": self.effective_date.isoformat(),
             "memo": self.memo,

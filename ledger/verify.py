@@ -125,7 +125,10 @@ def _stream(session: Session, book_id: int) -> Iterator[Any]:
             transactions.c.created_at,
             transfers,
         )
-        .outerjoin(transfers, transfers.c.transaction_id == transactions.c.id)
+        .outerjoin(
+            transfers,
+            (transfers.c.book_id == book_id) & (transfers.c.transaction_id == transactions.c.id),
+        )
         .where(transactions.c.book_id == book_id)
         .order_by(transactions.c.sequence, transfers.c.id)
     )
@@ -370,7 +373,7 @@ def _check_reversals(session: Session, check: _BookCheck, reversals: list[tuple[
                 transfers.c.credit_account_id,
                 transfers.c.amount,
             )
-            .where(transfers.c.transaction_id.in_(ids))
+            .where(transfers.c.book_id == check.book_id, transfers.c.transaction_id.in_(ids))
             .order_by(transfers.c.id)
         )
         .all()

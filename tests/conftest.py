@@ -100,7 +100,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say plainly which tests did not run for want of which tool."""
     wanting: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):
-        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = (
+            str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        )
         reason = reason.removeprefix("Skipped: ")
         if reason.startswith("needs "):
             wanting[reason] += 1

@@ -271,10 +271,18 @@ def upgrade() -> None:
         sqlite_where=sa.text("backdated"),
     )
     op.create_index(
-        op.f("ix_ledger_transfers_transaction_id"),
+        "ix_ledger_transfers_book_transaction",
         "ledger_transfers",
-        ["transaction_id"],
+        ["book_id", "transaction_id", "id"],
         unique=False,
+    )
+    op.create_index(
+        "ix_ledger_transfers_open_holds",
+        "ledger_transfers",
+        ["book_id", "expires_at"],
+        unique=False,
+        postgresql_where=sa.text("phase = 'pending'"),
+        sqlite_where=sa.text("phase = 'pending'"),
     )
     create_append_only_triggers()
 

@@ -1,4 +1,7 @@
-"""Ledger fixtures that read like an accountant talking: ``kit.post(kit.move("bank", "pool", "1,000.00"))``."""
+"""Ledger fixtures that read like an accountant talking.
+
+``kit.post(kit.move("bank", "pool", "1,000.00"))`` debits the bank and credits the pool.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +47,14 @@ class LedgerKit:
     def run(self, work: Callable[[Session], T]) -> T:
         return run_in_transaction(self.factory, work)
 
-    def move(self, debit: str, credit: str, amount: str, kind: TransferKind = TransferKind.ADJUSTMENT, **extra: Any) -> Transfer:
+    def move(
+        self,
+        debit: str,
+        credit: str,
+        amount: str,
+        kind: TransferKind = TransferKind.ADJUSTMENT,
+        **extra: Any,
+    ) -> Transfer:
         return Transfer(debit, credit, parse_cents(amount), kind, **extra)
 
     def hold(self, debit: str, credit: str, amount: str, **extra: Any) -> Reserve:
@@ -56,10 +66,18 @@ class LedgerKit:
     def release(self, pending_id: int, expiry: bool = False) -> VoidPending:
         return VoidPending(pending_id, expiry=expiry)
 
-    def entry(self, *legs: Leg, on: date | None = None, key: str | None = None, memo: str = "test entry") -> JournalEntry:
+    def entry(
+        self, *legs: Leg, on: date | None = None, key: str | None = None, memo: str = "test entry"
+    ) -> JournalEntry:
         return JournalEntry(self.book, on or self.day, memo, "user:test", tuple(legs), key)
 
-    def post(self, *legs: Leg, on: date | None = None, key: str | None = None, now: datetime | None = None) -> Posted:
+    def post(
+        self,
+        *legs: Leg,
+        on: date | None = None,
+        key: str | None = None,
+        now: datetime | None = None,
+    ) -> Posted:
         entry = self.entry(*legs, on=on, key=key)
         return self.run(lambda s: post_entry(s, entry, now=now or self.now))
 
@@ -74,8 +92,11 @@ class LedgerKit:
     def fund_pool(self, amount: str = "10,000.00") -> None:
         self.post(self.move("bank", "pool", amount, TransferKind.GRANT_RECEIPT))
 
+    def allocate_leg(self, envelope: str, amount: str) -> Transfer:
+        return self.move("pool", envelope, amount, TransferKind.ALLOCATION)
+
     def allocate(self, envelope: str, amount: str) -> Posted:
-        return self.post(self.move("pool", envelope, amount, TransferKind.ALLOCATION))
+        return self.post(self.allocate_leg(envelope, amount))
 
 
 def open_kit(factory: sessionmaker[Session], now: datetime) -> LedgerKit:

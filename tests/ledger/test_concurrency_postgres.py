@@ -36,6 +36,7 @@ from ledger import (
     Transfer,
     TransferKind,
     VoidPending,
+    expire_due,
     post_entry,
 )
 from ledger.db import make_engine, make_session_factory, run_in_transaction
@@ -454,3 +455,40 @@ def keyed_transactions(kit: LedgerKit) -> list[tuple[int, str, str]]:
             .where(books.c.code == kit.book, transactions.c.idempotency_key.is_not(None))
         ).all()
     return [(row.id, row.idempotency_key, row.payload_hash) for row in rows]
+
+
+def test_an_expiry_sweep_skips_a_hold_voided_while_it_waited(
+    crowd: Crowd, kit: LedgerKit, now: datetime
+) -> None:
+    """Finance cancels one expired request while the sweep waits: the others still expire."""
+    kit.fund_pool()
+    kit.allocate("org:NGO1", "100.00")
+    soon = now + timedelta(hours=1)
+    held = kit.post(
+        *(Reserve("org:NGO1", "client:C-0001", 1000, expires_at=soon) for _ in range(3))
+    )
+    late = now + timedelta(hours=2)
+    outcome: list[object] = []
+
+    def sweep() -> None:
+        try:
+            outcome.append(
+                run_in_transaction(
+                    crowd.workers[0],
+                    lambda s: expire_due(s, book=kit.book, now=late, effective_date=kit.day),
+                )
+            )
+        except Exception as error:  # the outcome under test
+            outcome.append(error)
+
+    sweeper = threading.Thread(target=sweep, daemon=True)
+    with make_session_factory(crowd.admin)() as officer, officer.begin():
+        officer.execute(select(books.c.id).where(books.c.code == kit.book).with_for_update())
+        sweeper.start()
+        assert crowd.all_stuck(1, [])  # the sweep has listed what is due and waits on the book
+        post_entry(officer, kit.entry(VoidPending(held.transfer_ids[1])), now=late)
+    sweeper.join(WAIT)
+    (released,) = outcome
+    assert isinstance(released, list) and len(released) == 2
+    assert kit.balance("org:NGO1").held_out == 0
+    assert kit.verify() == []
