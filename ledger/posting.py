@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from ledger.chain import TransactionContent, TransferContent, chain_hash
 from ledger.errors import (
@@ -37,6 +38,7 @@ from ledger.errors import (
     UnknownTransactionError,
     UnknownTransferError,
 )
+from ledger.hotpath import HotStatement, HotStatementFamily, sqlite_date
 from ledger.models import accounts, books, transactions, transfers
 from ledger.values import (
     POSTED_PHASES,
@@ -52,6 +54,8 @@ from ledger.values import (
     VoidPending,
     check_entry,
 )
+
+COUNTERS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 
 
 @dataclass
@@ -102,22 +106,20 @@ class HeldTransfer:
     resolved_by: int | None
 
 
-# Built once: on the hot path SQLAlchemy then skips statement construction and cache-key work.
-_INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
-_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
-_INSERT_TRANSFERS = insert(transfers).returning(transfers.c.id, sort_by_parameter_order=True)
-_ADVANCE_BOOK = (
-    update(books)
-    .where(
-        books.c.id == bindparam("book_id"), books.c.last_sequence == bindparam("expected_sequence")
-    )
-    .values(
-        last_sequence=bindparam("new_sequence"),
-        last_hash=bindparam("new_hash"),
-        date_high_water=bindparam("high_water"),
-    )
-)
-_LOCK_BOOK = (
+@dataclass(frozen=True)
+class BookHead:
+    """The locked book row: where the sequence and the hash chain stand."""
+
+    id: int
+    code: str
+    last_sequence: int
+    last_hash: str
+    date_high_water: date | None
+    closed_through: date | None
+
+
+# Compiled once per database and run on the driver's cursor: see ledger/hotpath.py.
+_LOCK_BOOK = HotStatement(
     select(
         books.c.id,
         books.c.code,
@@ -141,31 +143,56 @@ _ACCOUNT_STATE = select(
     accounts.c.credits_pending,
     accounts.c.credits_posted,
 )
-# INVARIANT: lock accounts in id order, so two postings can never deadlock on them.
-_LOCK_ACCOUNTS_BY_CODE = (
-    _ACCOUNT_STATE.where(
-        accounts.c.book_id == bindparam("book_id"),
-        accounts.c.code.in_(bindparam("codes", expanding=True)),
+
+
+def _lock_accounts_statement(codes: int, ids: int = 0) -> Executable:
+    # INVARIANT: lock accounts in id order, so two postings can never deadlock on them.
+    wanted = [accounts.c.code.in_([bindparam(f"code{i}") for i in range(codes)])] if codes else []
+    if ids:
+        wanted.append(accounts.c.id.in_([bindparam(f"id{i}") for i in range(ids)]))
+    return (
+        _ACCOUNT_STATE.where(accounts.c.book_id == bindparam("book_id"), or_(*wanted))
+        .order_by(accounts.c.id)
+        .with_for_update()
     )
-    .order_by(accounts.c.id)
-    .with_for_update()
+
+
+_LOCK_ACCOUNTS = HotStatementFamily(_lock_accounts_statement)
+
+
+def _insert_returning_id(table: Table) -> HotStatement:
+    """INSERT of every column but the id, which the database assigns and returns."""
+    values: dict[str, Any] = {
+        column.name: bindparam(column.name) for column in table.columns if column.name != "id"
+    }
+    return HotStatement(insert(table).values(values).returning(table.c.id))
+
+
+_INSERT_TRANSACTION = _insert_returning_id(transactions)
+_INSERT_TRANSFER = _insert_returning_id(transfers)
+_UPDATE_COUNTERS = HotStatement(
+    update(accounts)
+    .where(accounts.c.id == bindparam("account_id"))
+    .values({name: bindparam(f"new_{name}") for name in COUNTERS})
 )
-_LOCK_ACCOUNTS_BY_CODE_OR_ID = (
-    _ACCOUNT_STATE.where(
-        accounts.c.book_id == bindparam("book_id"),
-        or_(
-            accounts.c.code.in_(bindparam("codes", expanding=True)),
-            accounts.c.id.in_(bindparam("ids", expanding=True)),
-        ),
+_ADVANCE_BOOK = HotStatement(
+    update(books)
+    .where(
+        books.c.id == bindparam("book_id"), books.c.last_sequence == bindparam("expected_sequence")
     )
-    .order_by(accounts.c.id)
-    .with_for_update()
+    .values(
+        last_sequence=bindparam("new_sequence"),
+        last_hash=bindparam("new_hash"),
+        date_high_water=bindparam("high_water"),
+    )
 )
-_FIND_KEY = select(
-    transactions.c.id, transactions.c.sequence, transactions.c.hash, transactions.c.payload_hash
-).where(
-    transactions.c.book_id == bindparam("book_id"),
-    transactions.c.idempotency_key == bindparam("key"),
+_FIND_KEY = HotStatement(
+    select(
+        transactions.c.id, transactions.c.sequence, transactions.c.hash, transactions.c.payload_hash
+    ).where(
+        transactions.c.book_id == bindparam("book_id"),
+        transactions.c.idempotency_key == bindparam("key"),
+    )
 )
 
 
@@ -224,8 +251,8 @@ def _post(
         transfers=contents,
     )
     new_hash = chain_hash(book.last_hash, content)
-    transaction_id = conn.execute(
-        _INSERT_TRANSACTION,
+    transaction_id = _INSERT_TRANSACTION.execute(
+        conn,
         {
             "book_id": book.id,
             "sequence": sequence,
@@ -241,18 +268,18 @@ def _post(
             "hash": new_hash,
             "created_at": now,
         },
-    ).scalar_one()
+    ).fetchone()[0]
     for row in rows:
         row["transaction_id"] = transaction_id
     if len(rows) == 1:
-        transfer_ids: tuple[int, ...] = (conn.execute(_INSERT_TRANSFER, rows[0]).scalar_one(),)
+        transfer_ids: tuple[int, ...] = (_INSERT_TRANSFER.execute(conn, rows[0]).fetchone()[0],)
     else:
-        transfer_ids = tuple(conn.execute(_INSERT_TRANSFERS, rows).scalars().all())
+        transfer_ids = tuple(_INSERT_TRANSFER.returning_each(conn, rows))
     write_counters(session, [state for state in states.values() if state.touched])
     high_water = max(filter(None, (book.date_high_water, entry.effective_date)))
     # A conditional update: if anything moved the sequence under us, refuse rather than fork.
-    moved = conn.execute(
-        _ADVANCE_BOOK,
+    moved = _ADVANCE_BOOK.execute(
+        conn,
         {
             "book_id": book.id,
             "expected_sequence": book.last_sequence,
@@ -266,30 +293,39 @@ def _post(
     return Posted(transaction_id, sequence, new_hash, transfer_ids)
 
 
-def lock_book(session: Session, code: str) -> Any:
+def lock_book(session: Session, code: str) -> BookHead:
     """Lock the book row: it orders the sequence and the hash chain of every posting in it."""
-    row = session.connection().execute(_LOCK_BOOK, {"code": code}).first()
+    row = _LOCK_BOOK.execute(session.connection(), {"code": code}).fetchone()
     if row is None:
         raise UnknownBookError(f"There is no book {code!r}.")
-    return row
+    book_id, book_code, last_sequence, last_hash, high_water, closed_through = row
+    return BookHead(
+        book_id,
+        book_code,
+        last_sequence,
+        last_hash,
+        sqlite_date(high_water),
+        sqlite_date(closed_through),
+    )
 
 
 def _replay(session: Session, book_id: int, key: str, payload_hash: str) -> Posted | None:
     conn = session.connection()
-    found = conn.execute(_FIND_KEY, {"book_id": book_id, "key": key}).first()
+    found = _FIND_KEY.execute(conn, {"book_id": book_id, "key": key}).fetchone()
     if found is None:
         return None
-    if found.payload_hash != payload_hash:
+    found_id, found_sequence, found_hash, found_payload = found
+    if found_payload != payload_hash:
         raise IdempotencyConflictError(
             f"Idempotency key {key!r} was already used for a different request "
-            f"(transaction #{found.sequence}); nothing was posted."
+            f"(transaction #{found_sequence}); nothing was posted."
         )
     ids = conn.execute(
         select(transfers.c.id)
-        .where(transfers.c.book_id == book_id, transfers.c.transaction_id == found.id)
+        .where(transfers.c.book_id == book_id, transfers.c.transaction_id == found_id)
         .order_by(transfers.c.id)
     ).scalars()
-    return Posted(found.id, found.sequence, found.hash, tuple(ids), replayed=True)
+    return Posted(found_id, found_sequence, found_hash, tuple(ids), replayed=True)
 
 
 def _load_pendings(
@@ -363,16 +399,21 @@ def _lock_accounts(
         }
     )
     ids = sorted({i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)})
-    if ids:
-        query, params = (
-            _LOCK_ACCOUNTS_BY_CODE_OR_ID,
-            {"book_id": book_id, "codes": codes, "ids": ids},
-        )
-    else:
-        query, params = _LOCK_ACCOUNTS_BY_CODE, {"book_id": book_id, "codes": codes}
-    rows = session.connection().execute(query, params).all()
+    params: dict[str, Any] = {"book_id": book_id}
+    params.update((f"code{i}", code) for i, code in enumerate(codes))
+    params.update((f"id{i}", account_id) for i, account_id in enumerate(ids))
+    statement = _LOCK_ACCOUNTS.for_counts(len(codes), len(ids))
     states = {
-        row.id: AccountState(**{**row._mapping, "type": AccountType(row.type)}) for row in rows
+        row[0]: AccountState(
+            row[0],
+            row[1],
+            AccountType(row[2]),
+            bool(row[3]),
+            bool(row[4]),
+            bool(row[5]),
+            *row[6:],
+        )
+        for row in statement.execute(session.connection(), params).fetchall()
     }
     missing = set(codes) - {state.code for state in states.values()}
     if missing:
@@ -455,20 +496,12 @@ def transfer_content(row: dict[str, Any], states: dict[int, AccountState]) -> Tr
     )
 
 
-_COUNTERS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
-_UPDATE_COUNTERS = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("account_id"))
-    .values({name: bindparam(f"new_{name}") for name in _COUNTERS})
-)
-
-
 def write_counters(session: Session, states: list[AccountState]) -> None:
     params = [
-        {"account_id": s.id, **{f"new_{name}": getattr(s, name) for name in _COUNTERS}}
+        {"account_id": s.id, **{f"new_{name}": getattr(s, name) for name in COUNTERS}}
         for s in states
     ]
-    session.connection().execute(_UPDATE_COUNTERS, params)
+    _UPDATE_COUNTERS.execute_many(session.connection(), params)
 
 
 def _check_reversible(session: Session, book_id: int, transaction_id: int) -> None:
