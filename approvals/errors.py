@@ -1,0 +1,51 @@
+"""What can go wrong in approvals, in the words of the person who hit it.
+
+Same shape as ``ledger.errors``: a stable ``code`` and a ``kind`` that ``web/errors.py`` maps to
+HTTP (``invalid`` 422, ``conflict`` 409, ``refused`` 403, ``not_found`` 404).
+"""
+
+from __future__ import annotations
+
+
+class ApprovalError(Exception):
+    code = "approval_error"
+    kind = "conflict"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInputError(ApprovalError, ValueError):
+    """Bad input; ``fields`` names each offending field with its own message."""
+
+    code = "invalid_input"
+    kind = "invalid"
+
+
+class NotFoundError(ApprovalError):
+    code = "not_found"
+    kind = "not_found"
+
+
+class NotAllowedError(ApprovalError):
+    """The actor may not do this (role, scope or segregation of duties)."""
+
+    code = "not_allowed"
+    kind = "refused"
+
+
+class InvalidTransitionError(ApprovalError):
+    code = "invalid_transition"
+    kind = "conflict"
+
+
+class DuplicateError(ApprovalError):
+    code = "duplicate"
+    kind = "conflict"
+
+
+class CapExceededError(ApprovalError):
+    code = "cap_exceeded"
+    kind = "conflict"

@@ -1,0 +1,83 @@
+"""The fund request's life, as one explicit transition table (DESIGN §3.2).
+
+The table says which actions a state allows and where each can lead; the one service function
+that changes a request's state consults it first, then eligibility, segregation of duties and
+funds. Where an action has two outcomes (an approval that is or is not the last step, a payment
+that does or does not settle the request) the service picks among the listed targets.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from approvals.errors import InvalidTransitionError
+
+
+class RequestState(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    INFO_REQUESTED = "info_requested"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    PART_PAID = "part_paid"
+    PAID = "paid"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REQUEST_INFO = "request_info"
+    RESPOND = "respond"
+    SEND_BACK = "send_back"
+    RESUBMIT = "resubmit"
+    WITHDRAW = "withdraw"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    PAY = "pay"
+    CLOSE = "close"
+
+
+S = RequestState
+TRANSITIONS: dict[tuple[RequestState, Action], frozenset[RequestState]] = {
+    (S.DRAFT, Action.SUBMIT): frozenset({S.PENDING}),
+    (S.DRAFT, Action.WITHDRAW): frozenset({S.WITHDRAWN}),
+    (S.PENDING, Action.APPROVE): frozenset({S.PENDING, S.APPROVED}),
+    (S.PENDING, Action.REQUEST_INFO): frozenset({S.INFO_REQUESTED}),
+    (S.PENDING, Action.SEND_BACK): frozenset({S.RETURNED}),
+    (S.PENDING, Action.WITHDRAW): frozenset({S.WITHDRAWN}),
+    (S.PENDING, Action.REJECT): frozenset({S.REJECTED}),
+    (S.INFO_REQUESTED, Action.RESPOND): frozenset({S.PENDING}),
+    # Not in the diagram, but what people expect: the SF may give up while asked for more.
+    (S.INFO_REQUESTED, Action.WITHDRAW): frozenset({S.WITHDRAWN}),
+    (S.RETURNED, Action.RESUBMIT): frozenset({S.PENDING}),
+    (S.RETURNED, Action.WITHDRAW): frozenset({S.WITHDRAWN}),
+    (S.APPROVED, Action.CANCEL): frozenset({S.CANCELLED}),
+    (S.APPROVED, Action.EXPIRE): frozenset({S.EXPIRED}),
+    (S.APPROVED, Action.PAY): frozenset({S.PART_PAID, S.PAID}),
+    (S.PART_PAID, Action.PAY): frozenset({S.PART_PAID, S.PAID}),
+    (S.PART_PAID, Action.CLOSE): frozenset({S.PAID}),
+}
+
+FINAL_STATES = frozenset({S.PAID, S.REJECTED, S.WITHDRAWN, S.CANCELLED, S.EXPIRED})
+HOLDS_FUNDS = frozenset({S.APPROVED, S.PART_PAID})
+
+
+def allowed_actions(state: RequestState) -> list[Action]:
+    return [action for (source, action) in TRANSITIONS if source is state]
+
+
+def targets(state: RequestState, action: Action) -> frozenset[RequestState]:
+    """Where ``action`` may take a request in ``state``; a precise error if it may not."""
+    found = TRANSITIONS.get((state, action))
+    if found is None:
+        allowed = ", ".join(a.value for a in allowed_actions(state)) or "nothing (it is final)"
+        raise InvalidTransitionError(
+            f"A request that is {state.value} cannot be sent to {action.value}; "
+            f"it allows: {allowed}."
+        )
+    return found
