@@ -132,7 +132,7 @@ def test_valid_abns_pass_the_mod_89_checksum(text: str) -> None:
         ("51 824 753 557", "checksum"),
         ("5182475355", "11 digits"),
         ("5182475355A", "only digits"),
-        ("", "11 digits"),
+        ("", "required"),
     ],
 )
 def test_invalid_abns_say_why(text: str, reason: str) -> None:
