@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 def load_models() -> None:
     """Import every package's models so ``Base.metadata`` knows all tables."""
+    import approvals.models  # noqa: F401
     import ledger.models  # noqa: F401
 
 

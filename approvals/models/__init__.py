@@ -1,0 +1,58 @@
+"""The approvals tables, one module per aggregate (Indico's layout)."""
+
+from approvals.models.audit import AuditEvent, AuditHead, Notification
+from approvals.models.catalogue import Category, Supplier
+from approvals.models.clients import (
+    Client,
+    ClientStatus,
+    ClientStatusChange,
+    Need,
+    NeedDomain,
+    NeedStatus,
+)
+from approvals.models.consortium import CapMode, Consortium, Organisation, OrgKind
+from approvals.models.people import Delegation, Membership, Role, User
+from approvals.models.policy import ApprovalPolicy, PolicyRule, PolicyStep
+from approvals.models.requests import (
+    Attachment,
+    Decision,
+    FundRequest,
+    Payment,
+    Refund,
+    RequestException,
+    RequestStep,
+    StepApprover,
+)
+
+__all__ = [
+    "ApprovalPolicy",
+    "Attachment",
+    "AuditEvent",
+    "AuditHead",
+    "CapMode",
+    "Category",
+    "Client",
+    "ClientStatus",
+    "ClientStatusChange",
+    "Consortium",
+    "Decision",
+    "Delegation",
+    "FundRequest",
+    "Membership",
+    "Need",
+    "NeedDomain",
+    "NeedStatus",
+    "Notification",
+    "OrgKind",
+    "Organisation",
+    "Payment",
+    "PolicyRule",
+    "PolicyStep",
+    "Refund",
+    "RequestException",
+    "RequestStep",
+    "Role",
+    "StepApprover",
+    "Supplier",
+    "User",
+]
