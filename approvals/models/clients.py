@@ -58,7 +58,7 @@ class Client(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id"))
     code: Mapped[str] = mapped_column(String(20))
-    initials: Mapped[str] = mapped_column(String(4))
+    initials: Mapped[str] = mapped_column(String(3))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     support_facilitator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(10))

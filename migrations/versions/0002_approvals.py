@@ -310,7 +310,7 @@ def upgrade() -> None:
             "consortium_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("code", sa.String(length=20), nullable=False),
-        sa.Column("initials", sa.String(length=4), nullable=False),
+        sa.Column("initials", sa.String(length=3), nullable=False),
         sa.Column(
             "organisation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),

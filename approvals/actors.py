@@ -1,0 +1,78 @@
+"""Who is acting, with which roles in which organisations, on a given day.
+
+Every service takes an :class:`Actor` and checks it; nothing trusts the caller to have checked.
+Roles come from memberships valid on the day, within the actor's own consortium only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from approvals.errors import NotAllowedError, NotFoundError
+from approvals.models import Consortium, Membership, Organisation, OrgKind, Role, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    email: str
+    consortium_id: int
+    lead_organisation_id: int
+    roles: frozenset[tuple[int, Role]]  # (organisation id, role)
+
+    @property
+    def label(self) -> str:
+        """How the ledger records who acted."""
+        return f"user:{self.user_id}"
+
+    def has(self, role: Role, organisation_id: int | None = None) -> bool:
+        return any(
+            r is role and (organisation_id is None or org == organisation_id)
+            for org, r in self.roles
+        )
+
+    def has_lead(self, role: Role) -> bool:
+        return self.has(role, self.lead_organisation_id)
+
+    def organisations_with(self, role: Role) -> frozenset[int]:
+        return frozenset(org for org, r in self.roles if r is role)
+
+    def require(self, *roles: Role, organisation_id: int | None = None, doing: str) -> None:
+        """Refuse unless the actor holds one of ``roles`` (in ``organisation_id`` if given)."""
+        if not any(self.has(role, organisation_id) for role in roles):
+            names = " or ".join(role.value for role in roles)
+            raise NotAllowedError(f"Only {names} may {doing}.")
+
+    def require_lead(self, *roles: Role, doing: str) -> None:
+        self.require(*roles, organisation_id=self.lead_organisation_id, doing=doing)
+
+
+def load_actor(session: Session, *, user_id: int, consortium_id: int, today: date) -> Actor:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotAllowedError("This account is not active.")
+    rows = session.execute(
+        select(Membership.organisation_id, Membership.role)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(
+            Membership.user_id == user_id,
+            Organisation.consortium_id == consortium_id,
+            Organisation.active.is_(True),
+            Membership.valid_from <= today,
+            or_(Membership.valid_to.is_(None), Membership.valid_to >= today),
+        )
+    ).all()
+    lead = session.execute(
+        select(Organisation.id).where(
+            Organisation.consortium_id == consortium_id, Organisation.kind == OrgKind.LEAD.value
+        )
+    ).scalar()
+    if lead is None or session.get(Consortium, consortium_id) is None:
+        raise NotFoundError("There is no such consortium.")
+    return Actor(
+        user.id, user.email, consortium_id, lead, frozenset((org, Role(role)) for org, role in rows)
+    )

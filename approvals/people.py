@@ -1,0 +1,183 @@
+"""Users, passwords (argon2id via argon2-cffi) and memberships."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from approvals import audit
+from approvals.actors import Actor
+from approvals.errors import DuplicateError, InvalidInputError, NotFoundError
+from approvals.models import Membership, Organisation, Role, User
+
+_HASHER = PasswordHasher()
+# Hashing this once means an unknown e-mail costs the same time as a wrong password.
+_DUMMY_HASH = _HASHER.hash("flexpool: no such user")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", re.ASCII)
+MIN_PASSWORD = 12
+
+
+def normalise_email(text: str) -> str:
+    email = (text or "").strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInputError(
+            f"{text!r} is not an e-mail address.", fields={"email": "Enter an e-mail address."}
+        )
+    return email
+
+
+def check_password_strength(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInputError(
+            f"A password needs at least {MIN_PASSWORD} characters.",
+            fields={"password": f"Use at least {MIN_PASSWORD} characters."},
+        )
+    if len(password) > 256:
+        raise InvalidInputError(
+            "That password is too long.", fields={"password": "At most 256 characters."}
+        )
+
+
+def hash_password(password: str) -> str:
+    check_password_strength(password)
+    return _HASHER.hash(password)
+
+
+def create_user_record(
+    session: Session, *, email: str, display_name: str, password: str, now: datetime
+) -> User:
+    """A new user with no roles yet; used by consortium bootstrap and by ADMIN."""
+    email = normalise_email(email)
+    name = (display_name or "").strip()
+    if not 0 < len(name) <= 120:
+        raise InvalidInputError("A name is required.", fields={"display_name": "1-120 characters."})
+    if session.execute(select(User.id).where(func.lower(User.email) == email)).first() is not None:
+        raise DuplicateError(
+            f"A user with e-mail {email} already exists.", fields={"email": "Already in use."}
+        )
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_user(
+    session: Session, actor: Actor, *, email: str, display_name: str, password: str, now: datetime
+) -> User:
+    actor.require_lead(Role.ADMIN, doing="create users")
+    user = create_user_record(
+        session, email=email, display_name=display_name, password=password, now=now
+    )
+    audit.record(
+        session,
+        consortium_id=actor.consortium_id,
+        actor_id=actor.user_id,
+        action="user.created",
+        subject_type="user",
+        subject_id=user.id,
+        now=now,
+        email=user.email,
+    )
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or ``None``; never says which was wrong."""
+    try:
+        address = normalise_email(email)
+    except InvalidInputError:
+        address = ""
+    user = session.execute(select(User).where(func.lower(User.email) == address)).scalar()
+    try:
+        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    return user
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    try:
+        _HASHER.verify(user.password_hash, current)
+    except (VerifyMismatchError, InvalidHashError) as error:
+        raise InvalidInputError(
+            "The current password is not right.", fields={"current": "Not right."}
+        ) from error
+    user.password_hash = hash_password(new)
+    session.flush()
+
+
+def grant_role(
+    session: Session,
+    actor: Actor | None,
+    *,
+    user_id: int,
+    organisation_id: int,
+    role: Role,
+    valid_from: date,
+    valid_to: date | None = None,
+    now: datetime,
+) -> Membership:
+    """Give a user a role in an organisation of the actor's consortium (no actor: bootstrap)."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or (
+        actor is not None and organisation.consortium_id != actor.consortium_id
+    ):
+        raise NotFoundError("There is no such organisation.")
+    if actor is not None:
+        actor.require_lead(Role.ADMIN, doing="grant roles")
+    if session.get(User, user_id) is None:
+        raise NotFoundError("There is no such user.")
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInputError(
+            "A role cannot end before it starts.", fields={"valid_to": "On or after the start."}
+        )
+    lead_only = {Role.PM, Role.FIN, Role.FIN_MGR, Role.CEO, Role.ADMIN}
+    if role in lead_only and organisation.kind != "lead":
+        raise InvalidInputError(
+            f"{role.value} is a lead-agency role.", fields={"role": "Lead agency only."}
+        )
+    same = select(Membership.id).where(
+        Membership.user_id == user_id,
+        Membership.organisation_id == organisation_id,
+        Membership.role == role.value,
+        Membership.valid_from == valid_from,
+    )
+    if session.execute(same).first() is not None:
+        raise DuplicateError(f"That user already holds {role.value} there from {valid_from}.")
+    membership = Membership(
+        user_id=user_id,
+        organisation_id=organisation_id,
+        role=role.value,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    session.add(membership)
+    session.flush()
+    audit.record(
+        session,
+        consortium_id=organisation.consortium_id,
+        actor_id=actor.user_id if actor else None,
+        action="membership.granted",
+        subject_type="user",
+        subject_id=user_id,
+        now=now,
+        organisation=organisation.code,
+        role=role.value,
+        valid_from=valid_from.isoformat(),
+    )
+    return membership
