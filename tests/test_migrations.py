@@ -43,7 +43,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 # SQLAlchemy cannot reflect SQLite's expression indexes (lower(email)); it says so and skips them.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_upgrade_from_empty_matches_the_models_and_downgrades_to_nothing(empty_url: str) -> None:
     upgrade(empty_url)
     load_models()
