@@ -180,13 +180,15 @@ class LedgerTransfer(Base):
         Index("ix_ledger_transfers_debit_account", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit_account", "credit_account_id", "id"),
         # As-of lookups: among transfers that were not backdated, date order is id order.
+        # The predicates are spelled as each database's query renders them (SQLite has no
+        # boolean type: ``NOT backdated`` arrives as ``backdated = 0``), so the planner uses them.
         Index(
             "ix_ledger_transfers_debit_asof",
             "debit_account_id",
             "effective_date",
             "id",
             postgresql_where=text("NOT backdated"),
-            sqlite_where=text("NOT backdated"),
+            sqlite_where=text("backdated = 0"),
         ),
         Index(
             "ix_ledger_transfers_credit_asof",
@@ -194,21 +196,21 @@ class LedgerTransfer(Base):
             "effective_date",
             "id",
             postgresql_where=text("NOT backdated"),
-            sqlite_where=text("NOT backdated"),
+            sqlite_where=text("backdated = 0"),
         ),
         Index(
             "ix_ledger_transfers_debit_backdated",
             "debit_account_id",
             "id",
             postgresql_where=text("backdated"),
-            sqlite_where=text("backdated"),
+            sqlite_where=text("backdated = 1"),
         ),
         Index(
             "ix_ledger_transfers_credit_backdated",
             "credit_account_id",
             "id",
             postgresql_where=text("backdated"),
-            sqlite_where=text("backdated"),
+            sqlite_where=text("backdated = 1"),
         ),
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidEntryError, UnknownAccountError
@@ -33,38 +33,36 @@ class AccountRef:
     type: AccountType
 
 
+_FIND_ACCOUNT = (
+    select(accounts.c.id, accounts.c.book_id, accounts.c.code, accounts.c.type)
+    .join(books, books.c.id == accounts.c.book_id)
+    .where(books.c.code == bindparam("book"), accounts.c.code == bindparam("code"))
+)
+
+
 def find_account(session: Session, book: str, code: str) -> AccountRef:
-    row = (
-        session.connection()
-        .execute(
-            select(accounts.c.id, accounts.c.book_id, accounts.c.code, accounts.c.type)
-            .join(books, books.c.id == accounts.c.book_id)
-            .where(books.c.code == book, accounts.c.code == code)
-        )
-        .first()
-    )
+    row = session.connection().execute(_FIND_ACCOUNT, {"book": book, "code": code}).first()
     if row is None:
         raise UnknownAccountError(f"There is no account {code} in book {book}.")
     return AccountRef(row.id, row.book_id, row.code, AccountType(row.type))
 
 
-def get_balance(session: Session, book: str, code: str) -> Balance:
-    row = (
-        session.connection()
-        .execute(
-            select(
-                accounts.c.code,
-                accounts.c.type,
-                accounts.c.debits_posted,
-                accounts.c.credits_posted,
-                accounts.c.debits_pending,
-                accounts.c.credits_pending,
-            )
-            .join(books, books.c.id == accounts.c.book_id)
-            .where(books.c.code == book, accounts.c.code == code)
-        )
-        .first()
+_BALANCE = (
+    select(
+        accounts.c.code,
+        accounts.c.type,
+        accounts.c.debits_posted,
+        accounts.c.credits_posted,
+        accounts.c.debits_pending,
+        accounts.c.credits_pending,
     )
+    .join(books, books.c.id == accounts.c.book_id)
+    .where(books.c.code == bindparam("book"), accounts.c.code == bindparam("code"))
+)
+
+
+def get_balance(session: Session, book: str, code: str) -> Balance:
+    row = session.connection().execute(_BALANCE, {"book": book, "code": code}).first()
     if row is None:
         raise UnknownAccountError(f"There is no account {code} in book {book}.")
     return Balance(
@@ -83,48 +81,65 @@ def balance_as_of(session: Session, book: str, code: str, on: date) -> int:
     return normal(account.type, net_as_of(session, account.id, on))
 
 
-def net_as_of(session: Session, account_id: int, on: date) -> int:
-    conn = session.connection()
-    last: Any = None
-    for side, after in (
-        (transfers.c.debit_account_id, transfers.c.debit_balance_after),
-        (transfers.c.credit_account_id, transfers.c.credit_balance_after),
-    ):
-        row = conn.execute(
-            select(transfers.c.id, after)
-            .where(
-                side == account_id,
-                transfers.c.backdated == literal(False),
-                transfers.c.effective_date <= on,
-            )
-            .order_by(transfers.c.effective_date.desc(), transfers.c.id.desc())
-            .limit(1)
-        ).first()
-        if row is not None and (last is None or row[0] > last[0]):
-            last = row
-    last_id, net = (last[0], last[1]) if last is not None else (0, 0)
-    # Backdated transfers entered after that point but dated on or before the day.
-    late = conn.execute(
-        select(
-            func.coalesce(
-                func.sum(
-                    case(
-                        (transfers.c.debit_account_id == account_id, transfers.c.amount),
-                        else_=-transfers.c.amount,
-                    )
-                ),
-                0,
-            )
-        ).where(
-            (transfers.c.debit_account_id == account_id)
-            | (transfers.c.credit_account_id == account_id),
-            transfers.c.backdated == literal(True),
+def _last_not_backdated(side: Any, after: Any) -> Any:
+    return (
+        select(transfers.c.id.label("id"), after.label("after"))
+        .where(
+            side == bindparam("account_id"),
+            ~transfers.c.backdated,
+            transfers.c.effective_date <= bindparam("on"),
+        )
+        .order_by(transfers.c.effective_date.desc(), transfers.c.id.desc())
+        .limit(1)
+        .subquery()
+    )
+
+
+def _late(side: Any, last_id: Any) -> Any:
+    return (
+        select(func.coalesce(func.sum(transfers.c.amount), 0))
+        .where(
+            side == bindparam("account_id"),
+            transfers.c.backdated,
             transfers.c.id > last_id,
-            transfers.c.effective_date <= on,
+            transfers.c.effective_date <= bindparam("on"),
             transfers.c.phase.in_(_POSTED),
         )
-    ).scalar_one()
-    return int(net) + int(late)
+        .scalar_subquery()
+    )
+
+
+def _as_of_statement() -> Any:
+    """One round trip: the balance-after of the last transfer that was not backdated and is
+    dated on or before the day (an index seek per side), plus any backdated transfers entered
+    after it but dated on or before the day (their own small partial indexes)."""
+    debit = _last_not_backdated(transfers.c.debit_account_id, transfers.c.debit_balance_after)
+    credit = _last_not_backdated(transfers.c.credit_account_id, transfers.c.credit_balance_after)
+    candidates = union_all(
+        select(debit.c.id, debit.c.after), select(credit.c.id, credit.c.after)
+    ).subquery()
+    last = (
+        select(candidates.c.id, candidates.c.after)
+        .order_by(candidates.c.id.desc())
+        .limit(1)
+        .cte("last")
+    )
+    last_id = func.coalesce(select(last.c.id).scalar_subquery(), 0)
+    return select(
+        func.coalesce(select(last.c.after).scalar_subquery(), 0)
+        + _late(transfers.c.debit_account_id, last_id)
+        - _late(transfers.c.credit_account_id, last_id)
+    )
+
+
+_AS_OF = _as_of_statement()
+
+
+def net_as_of(session: Session, account_id: int, on: date) -> int:
+    """The account's posted net debit at the end of ``on``, whatever the size of its history."""
+    return int(
+        session.connection().execute(_AS_OF, {"account_id": account_id, "on": on}).scalar_one()
+    )
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def upgrade() -> None:
         ["credit_account_id", "effective_date", "id"],
         unique=False,
         postgresql_where=sa.text("NOT backdated"),
-        sqlite_where=sa.text("NOT backdated"),
+        sqlite_where=sa.text("backdated = 0"),
     )
     op.create_index(
         "ix_ledger_transfers_credit_backdated",
@@ -246,7 +246,7 @@ def upgrade() -> None:
         ["credit_account_id", "id"],
         unique=False,
         postgresql_where=sa.text("backdated"),
-        sqlite_where=sa.text("backdated"),
+        sqlite_where=sa.text("backdated = 1"),
     )
     op.create_index(
         "ix_ledger_transfers_debit_account",
@@ -260,7 +260,7 @@ def upgrade() -> None:
         ["debit_account_id", "effective_date", "id"],
         unique=False,
         postgresql_where=sa.text("NOT backdated"),
-        sqlite_where=sa.text("NOT backdated"),
+        sqlite_where=sa.text("backdated = 0"),
     )
     op.create_index(
         "ix_ledger_transfers_debit_backdated",
@@ -268,7 +268,7 @@ def upgrade() -> None:
         ["debit_account_id", "id"],
         unique=False,
         postgresql_where=sa.text("backdated"),
-        sqlite_where=sa.text("backdated"),
+        sqlite_where=sa.text("backdated = 1"),
     )
     op.create_index(
         "ix_ledger_transfers_book_transaction",
