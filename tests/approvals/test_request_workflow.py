@@ -1,0 +1,363 @@
+"""A request's journey through its chain: who may act, what SoD forbids, and the money it holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from approvals.catalogue import add_category, add_supplier, verify_supplier
+from approvals.clients import add_need, change_status, enrol_client
+from approvals.errors import (
+    CapExceededError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotAllowedError,
+    NotFoundError,
+)
+from approvals.models import (
+    ClientStatus,
+    Consortium,
+    Decision,
+    FundRequest,
+    Membership,
+    RequestException,
+    RequestStep,
+)
+from approvals.policies import publish, save_draft
+from approvals.policy import RuleSpec, StepSpec, default_rules
+from approvals.requests import RequestInput, create_request, transition
+from approvals.states import Action
+from ledger import LedgerError, Transfer, TransferKind, get_balance, post_entry, verify
+from ledger.db import run_in_transaction
+from ledger.values import JournalEntry
+from tests.approvals.conftest import World
+from tests.approvals.test_setup_people_clients import as_
+
+A = Action
+
+
+@dataclass
+class Desk:
+    """A world ready for requests: policy, categories, a verified supplier, a funded envelope."""
+
+    world: World
+    client_id: int
+    need_id: int
+    categories: dict[str, int]
+    supplier_id: int
+
+    def new(
+        self, who: str = "sf1", amount: int = 10_000, gst: int = 0, category: str = "groceries"
+    ) -> int:
+        data = RequestInput(
+            client_id=self.client_id,
+            need_id=self.need_id,
+            category_id=self.categories[category],
+            amount_cents=amount,
+            gst_cents=gst,
+            supplier_id=self.supplier_id,
+            purpose="Weekly groceries",
+            no_other_channel="Centrelink payment delayed",
+            needed_by=date(2026, 12, 1),
+        )
+        return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
+
+    def act(self, who: str, request_id: int, action: Action, **extra: object) -> FundRequest:
+        return as_(
+            self.world,
+            who,
+            lambda s, a: transition(s, a, request_id, action, now=self.world.now, **extra),
+        )  # type: ignore[arg-type]
+
+    def submitted(self, amount: int = 10_000, **kwargs: object) -> int:
+        request_id = self.new(amount=amount, **kwargs)  # type: ignore[arg-type]
+        self.act("sf1", request_id, A.SUBMIT)
+        return request_id
+
+    def state(self, request_id: int) -> str:
+        with self.world.factory() as session:
+            return session.get_one(FundRequest, request_id).state
+
+    def envelope(self) -> tuple[int, int]:
+        with self.world.factory() as session:
+            balance = get_balance(session, self.world.code, "org:NGO1")
+        return balance.available, balance.held_out
+
+
+def fund(world: World, envelope_dollars: int) -> None:
+    def work(session: Session) -> None:
+        for leg in (
+            Transfer("bank", "pool", 10_000_000, TransferKind.GRANT_RECEIPT),
+            Transfer("pool", "org:NGO1", envelope_dollars * 100, TransferKind.ALLOCATION),
+        ):
+            post_entry(
+                session,
+                JournalEntry(world.code, world.today, "funding", "test", (leg,)),
+                now=world.now,
+            )
+
+    run_in_transaction(world.factory, work)
+
+
+@pytest.fixture
+def desk(world: World) -> Desk:
+    draft = as_(world, "admin", lambda s, a: save_draft(s, a, default_rules(), now=world.now))  # type: ignore[arg-type]
+    as_(world, "admin", lambda s, a: publish(s, a, draft.id, now=world.now))  # type: ignore[arg-type]
+    categories = {}
+    for code in ("groceries", "bond", "furniture"):
+        categories[code] = as_(
+            world,
+            "admin",
+            lambda s, a, code=code: (
+                add_category(
+                    s,
+                    a,
+                    code=code,
+                    name=code.title(),
+                    gl_code="6-1000",
+                    tax_code="GST on Expenses",
+                    now=world.now,
+                ).id
+            ),  # type: ignore[misc]
+        )
+    supplier_id = as_(
+        world,
+        "fin",
+        lambda s, a: (
+            add_supplier(
+                s, a, name="Corner Store", abn="53 004 085 616", gst_registered=True, now=world.now
+            ).id
+        ),
+    )  # type: ignore[arg-type]
+    as_(world, "finmgr", lambda s, a: verify_supplier(s, a, supplier_id, now=world.now))  # type: ignore[arg-type]
+    client_id = as_(
+        world,
+        "sf1",
+        lambda s, a: (
+            enrol_client(
+                s,
+                a,
+                code="C-0001",
+                initials="AB",
+                organisation_id=world.organisations["NGO1"],
+                support_facilitator_id=world.users["sf1"],
+                now=world.now,
+            ).id
+        ),  # type: ignore[arg-type]
+    )
+    as_(
+        world,
+        "sf1",
+        lambda s, a: change_status(s, a, client_id, ClientStatus.ACTIVE, now=world.now),
+    )  # type: ignore[arg-type]
+    need_id = as_(
+        world,
+        "sf1",
+        lambda s, a: (
+            add_need(s, a, client_id, domain="daily_living", goal="Food security", now=world.now).id
+        ),
+    )  # type: ignore[arg-type]
+    fund(world, 3_000)
+    return Desk(world, client_id, need_id, categories, supplier_id)
+
+
+def test_a_small_request_needs_only_its_team_leader_and_reserves_on_approval(desk: Desk) -> None:
+    request_id = desk.submitted(amount=11_000, gst=1_000)
+    assert desk.state(request_id) == "pending"
+    approved = desk.act("tl1", request_id, A.APPROVE)
+    assert (
+        approved.state == "approved" and approved.approved_cents == 10_000
+    )  # ex-GST: credits are claimed
+    assert desk.envelope() == (290_000, 10_000)
+    with desk.world.factory() as session:
+        assert verify(session, desk.world.code) == []
+
+
+def test_a_larger_request_goes_on_to_the_program_manager(desk: Desk) -> None:
+    request_id = desk.submitted(amount=60_000)
+    assert desk.act("tl1", request_id, A.APPROVE).state == "pending"
+    assert desk.envelope() == (300_000, 0)  # nothing held until the last step
+    with pytest.raises(NotAllowedError, match="already decided another step"):
+        desk.act("tl1", request_id, A.APPROVE)
+    assert desk.act("pm", request_id, A.APPROVE).state == "approved"
+    assert desk.envelope() == (240_000, 60_000)
+
+
+def test_the_requester_never_approves_their_own_request(desk: Desk) -> None:
+    request_id = desk.new(who="tl1")
+    desk.act("tl1", request_id, A.SUBMIT)
+    with pytest.raises(NotAllowedError, match="your own request"):
+        desk.act("tl1", request_id, A.APPROVE)
+
+
+def test_one_person_decides_at_most_one_step_and_the_step_escalates(desk: Desk) -> None:
+    world = desk.world
+
+    def also_pm(session: Session) -> None:
+        session.add(
+            Membership(
+                user_id=world.users["tl1"],
+                organisation_id=world.organisations["LEAD"],
+                role="PM",
+                valid_from=date(2020, 1, 1),
+            )
+        )
+        session.execute(
+            select(Membership).where(Membership.user_id == world.users["pm"])
+        ).scalar_one().valid_to = date(2020, 1, 2)
+
+    run_in_transaction(world.factory, also_pm)  # tl1 is now the only PM
+    request_id = desk.submitted(amount=60_000)
+    desk.act("tl1", request_id, A.APPROVE)
+    with pytest.raises(NotAllowedError):
+        desk.act("tl1", request_id, A.APPROVE)
+    assert desk.act("finmgr", request_id, A.APPROVE).state == "approved"  # the escalation target
+    with world.factory() as session:
+        kinds = (
+            session.execute(
+                select(RequestException.kind).where(RequestException.request_id == request_id)
+            )
+            .scalars()
+            .all()
+        )
+    assert "escalated" in kinds
+
+
+def test_short_funds_at_final_approval_fail_clearly_and_the_request_stays_pending(
+    desk: Desk,
+) -> None:
+    request_id = desk.submitted(amount=310_000)
+    desk.act("tl1", request_id, A.APPROVE)
+    desk.act("pm", request_id, A.APPROVE)
+    with pytest.raises(
+        LedgerError,
+        match=r"Insufficient funds in org:NGO1: available \$3,000.00, needed \$3,100.00",
+    ):
+        desk.act("finmgr", request_id, A.APPROVE)
+    assert desk.state(request_id) == "pending"
+    with desk.world.factory() as session:
+        finmgr_decisions = session.execute(
+            select(Decision.id).where(
+                Decision.request_id == request_id, Decision.actor_id == desk.world.users["finmgr"]
+            )
+        ).all()
+    assert finmgr_decisions == []
+
+
+def test_an_approver_may_reduce_but_not_increase(desk: Desk) -> None:
+    request_id = desk.submitted(amount=20_000)
+    with pytest.raises(InvalidInputError, match="only reduce"):
+        desk.act("tl1", request_id, A.APPROVE, amount_cents=20_001)
+    assert desk.act("tl1", request_id, A.APPROVE, amount_cents=15_000).approved_cents == 15_000
+    assert desk.envelope() == (285_000, 15_000)
+
+
+def test_info_requests_pause_the_step_and_the_same_step_resumes(desk: Desk) -> None:
+    request_id = desk.submitted()
+    with pytest.raises(InvalidInputError, match="reason"):
+        desk.act("tl1", request_id, A.REQUEST_INFO)
+    desk.act("tl1", request_id, A.REQUEST_INFO, reason="Which store?")
+    assert desk.state(request_id) == "info_requested"
+    with pytest.raises(InvalidTransitionError):
+        desk.act("tl1", request_id, A.APPROVE)
+    desk.act("sf1", request_id, A.RESPOND, reason="The corner store on Main St")
+    assert desk.act("tl1", request_id, A.APPROVE).state == "approved"
+
+
+def test_a_request_sent_back_starts_a_new_round_when_resubmitted(desk: Desk) -> None:
+    request_id = desk.submitted()
+    desk.act("tl1", request_id, A.SEND_BACK, reason="Attach a quote")
+    assert desk.state(request_id) == "returned"
+    desk.act("sf1", request_id, A.RESUBMIT)
+    with desk.world.factory() as session:
+        rounds = session.execute(
+            select(RequestStep.round, RequestStep.status).where(
+                RequestStep.request_id == request_id
+            )
+        ).all()
+    assert sorted(rounds) == [(1, "cancelled"), (2, "active")]
+
+
+def test_rejection_needs_a_reason_and_ends_the_request(desk: Desk) -> None:
+    request_id = desk.submitted()
+    with pytest.raises(InvalidInputError):
+        desk.act("tl1", request_id, A.REJECT)
+    assert (
+        desk.act("tl1", request_id, A.REJECT, reason="Another program covers this").state
+        == "rejected"
+    )
+    with pytest.raises(InvalidTransitionError, match="rejected cannot be sent to approve"):
+        desk.act("tl1", request_id, A.APPROVE)
+
+
+def test_cancelling_an_approved_request_releases_its_reservation(desk: Desk) -> None:
+    request_id = desk.submitted()
+    desk.act("tl1", request_id, A.APPROVE)
+    with pytest.raises(NotAllowedError):
+        desk.act("tl1", request_id, A.CANCEL, reason="x")
+    desk.act("pm", request_id, A.CANCEL, reason="Client moved interstate")
+    assert desk.envelope() == (300_000, 0)
+
+
+def test_drafts_can_be_withdrawn_but_not_approved(desk: Desk) -> None:
+    request_id = desk.new()
+    with pytest.raises(InvalidTransitionError, match="draft cannot be sent to approve"):
+        desk.act("tl1", request_id, A.APPROVE)
+    assert desk.act("sf1", request_id, A.WITHDRAW).state == "withdrawn"
+
+
+def test_another_ngos_staff_cannot_see_or_touch_the_request(desk: Desk) -> None:
+    request_id = desk.submitted()
+    for who in ("sf2", "tl2"):
+        with pytest.raises(NotFoundError):
+            desk.act(who, request_id, A.APPROVE)
+
+
+def test_the_chain_is_snapshotted_at_submit(desk: Desk) -> None:
+    world = desk.world
+    request_id = desk.submitted(amount=60_000)  # TL then PM under the default policy
+    strict = [RuleSpec("Everyone to the CEO", (StepSpec(("CEO@lead",)),), is_fallback=True)]
+    draft = as_(world, "admin", lambda s, a: save_draft(s, a, strict, now=world.now))  # type: ignore[arg-type]
+    as_(world, "admin", lambda s, a: publish(s, a, draft.id, now=world.now))  # type: ignore[arg-type]
+    desk.act("tl1", request_id, A.APPROVE)
+    assert desk.act("pm", request_id, A.APPROVE).state == "approved"
+
+
+def test_over_the_client_cap_stops_the_approval(desk: Desk) -> None:
+    def small_cap(session: Session) -> None:
+        session.get_one(Consortium, desk.world.consortium_id).client_fy_cap_cents = 5_000
+
+    run_in_transaction(desk.world.factory, small_cap)
+    request_id = desk.submitted(amount=6_000)
+    with pytest.raises(CapExceededError, match="over the cap of \\$50.00"):
+        desk.act("tl1", request_id, A.APPROVE)
+    assert desk.state(request_id) == "pending"
+
+
+def test_a_lookalike_request_is_flagged_for_the_approver(desk: Desk) -> None:
+    desk.submitted(amount=4_200)
+    second = desk.submitted(amount=4_200)
+    with desk.world.factory() as session:
+        kinds = (
+            session.execute(
+                select(RequestException.kind).where(RequestException.request_id == second)
+            )
+            .scalars()
+            .all()
+        )
+    assert kinds == ["possible_duplicate"]
+
+
+def test_a_request_needs_every_field_and_says_which_is_wrong(desk: Desk) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        desk.new(amount=0)
+    assert "amount_cents" in raised.value.fields
+    with pytest.raises(InvalidInputError) as raised:
+        desk.new(amount=1_000, gst=500)
+    assert "gst_cents" in raised.value.fields
+    with pytest.raises(NotAllowedError):
+        desk.new(who="pm")
