@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.actors import Actor, load_actor
-from approvals.models import Organisation, Role, User
+from approvals.catalogue import add_category, add_supplier, verify_supplier
+from approvals.clients import add_need, change_status, enrol_client
+from approvals.models import ClientStatus, FundRequest, Organisation, Role, User
 from approvals.people import create_user, grant_role
+from approvals.policies import publish, save_draft
+from approvals.policy import default_rules
+from approvals.requests import RequestInput, create_request
 from approvals.setup import add_partner, create_consortium
+from approvals.states import Action
+from approvals.transitions import transition
+from ledger import Transfer, TransferKind, get_balance, post_entry
 from ledger.db import run_in_transaction
+from ledger.values import JournalEntry
 from tests.conftest import unique_code
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
+A = Action
 
 
 @dataclass
@@ -121,3 +134,136 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         approvals.people, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
+
+
+@dataclass
+class Desk:
+    """A world ready for requests: policy, categories, a verified supplier, a funded envelope."""
+
+    world: World
+    client_id: int
+    need_id: int
+    categories: dict[str, int]
+    supplier_id: int
+
+    def new(
+        self, who: str = "sf1", amount: int = 10_000, gst: int = 0, category: str = "groceries"
+    ) -> int:
+        data = RequestInput(
+            client_id=self.client_id,
+            need_id=self.need_id,
+            category_id=self.categories[category],
+            amount_cents=amount,
+            gst_cents=gst,
+            supplier_id=self.supplier_id,
+            purpose="Weekly groceries",
+            no_other_channel="Centrelink payment delayed",
+            needed_by=date(2026, 12, 1),
+        )
+        return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
+
+    def act(self, who: str, request_id: int, action: Action, **extra: object) -> FundRequest:
+        return as_(
+            self.world,
+            who,
+            lambda s, a: transition(s, a, request_id, action, now=self.world.now, **extra),
+        )  # type: ignore[arg-type]
+
+    def submitted(self, amount: int = 10_000, **kwargs: object) -> int:
+        request_id = self.new(amount=amount, **kwargs)  # type: ignore[arg-type]
+        self.act("sf1", request_id, A.SUBMIT)
+        return request_id
+
+    def state(self, request_id: int) -> str:
+        with self.world.factory() as session:
+            return session.get_one(FundRequest, request_id).state
+
+    def envelope(self) -> tuple[int, int]:
+        with self.world.factory() as session:
+            balance = get_balance(session, self.world.code, "org:NGO1")
+        return balance.available, balance.held_out
+
+
+def as_(world: World, who: str, work: Callable[[Session, Actor], T]) -> T:
+    """Run one unit of work as one of the world's people."""
+    return run_in_transaction(
+        world.factory, lambda session: work(session, world.actor(session, who))
+    )
+
+
+def fund(world: World, envelope_dollars: int) -> None:
+    def work(session: Session) -> None:
+        for leg in (
+            Transfer("bank", "pool", 10_000_000, TransferKind.GRANT_RECEIPT),
+            Transfer("pool", "org:NGO1", envelope_dollars * 100, TransferKind.ALLOCATION),
+        ):
+            post_entry(
+                session,
+                JournalEntry(world.code, world.today, "funding", "test", (leg,)),
+                now=world.now,
+            )
+
+    run_in_transaction(world.factory, work)
+
+
+@pytest.fixture
+def desk(world: World) -> Desk:
+    """The default policy, three categories, a verified supplier, one active client, $3,000."""
+    draft = as_(world, "admin", lambda s, a: save_draft(s, a, default_rules(), now=world.now))
+    as_(world, "admin", lambda s, a: publish(s, a, draft.id, now=world.now))
+    categories = {}
+    for code in ("groceries", "bond", "furniture"):
+        categories[code] = as_(
+            world,
+            "admin",
+            lambda s, a, code=code: (
+                add_category(  # type: ignore[misc]
+                    s,
+                    a,
+                    code=code,
+                    name=code.title(),
+                    gl_code="6-1000",
+                    tax_code="GST on Expenses",
+                    now=world.now,
+                ).id
+            ),
+        )
+    supplier_id = as_(
+        world,
+        "fin",
+        lambda s, a: (
+            add_supplier(
+                s, a, name="Corner Store", abn="53 004 085 616", gst_registered=True, now=world.now
+            ).id
+        ),
+    )
+    as_(world, "finmgr", lambda s, a: verify_supplier(s, a, supplier_id, now=world.now))
+    client_id = as_(
+        world,
+        "sf1",
+        lambda s, a: (
+            enrol_client(
+                s,
+                a,
+                code="C-0001",
+                initials="AB",
+                organisation_id=world.organisations["NGO1"],
+                support_facilitator_id=world.users["sf1"],
+                now=world.now,
+            ).id
+        ),
+    )
+    as_(
+        world,
+        "sf1",
+        lambda s, a: change_status(s, a, client_id, ClientStatus.ACTIVE, now=world.now),
+    )
+    need_id = as_(
+        world,
+        "sf1",
+        lambda s, a: (
+            add_need(s, a, client_id, domain="daily_living", goal="Food security", now=world.now).id
+        ),
+    )
+    fund(world, 3_000)
+    return Desk(world, client_id, need_id, categories, supplier_id)

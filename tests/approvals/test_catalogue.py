@@ -13,8 +13,7 @@ from approvals.catalogue import (
     verify_supplier,
 )
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
-from tests.approvals.conftest import World
-from tests.approvals.test_setup_people_clients import as_
+from tests.approvals.conftest import World, as_
 
 
 def category(world: World, who: str = "admin", **overrides: str) -> int:

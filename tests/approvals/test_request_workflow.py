@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.catalogue import add_category, add_supplier, verify_supplier
-from approvals.clients import add_need, change_status, enrol_client
 from approvals.errors import (
     CapExceededError,
     InvalidInputError,
@@ -19,150 +16,17 @@ from approvals.errors import (
     NotFoundError,
 )
 from approvals.models import (
-    ClientStatus,
     Consortium,
     Decision,
-    FundRequest,
     Membership,
     RequestException,
     RequestStep,
 )
 from approvals.policies import publish, save_draft
-from approvals.policy import RuleSpec, StepSpec, default_rules
-from approvals.requests import RequestInput, create_request, transition
-from approvals.states import Action
-from ledger import LedgerError, Transfer, TransferKind, get_balance, post_entry, verify
+from approvals.policy import RuleSpec, StepSpec
+from ledger import LedgerError, verify
 from ledger.db import run_in_transaction
-from ledger.values import JournalEntry
-from tests.approvals.conftest import World
-from tests.approvals.test_setup_people_clients import as_
-
-A = Action
-
-
-@dataclass
-class Desk:
-    """A world ready for requests: policy, categories, a verified supplier, a funded envelope."""
-
-    world: World
-    client_id: int
-    need_id: int
-    categories: dict[str, int]
-    supplier_id: int
-
-    def new(
-        self, who: str = "sf1", amount: int = 10_000, gst: int = 0, category: str = "groceries"
-    ) -> int:
-        data = RequestInput(
-            client_id=self.client_id,
-            need_id=self.need_id,
-            category_id=self.categories[category],
-            amount_cents=amount,
-            gst_cents=gst,
-            supplier_id=self.supplier_id,
-            purpose="Weekly groceries",
-            no_other_channel="Centrelink payment delayed",
-            needed_by=date(2026, 12, 1),
-        )
-        return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
-
-    def act(self, who: str, request_id: int, action: Action, **extra: object) -> FundRequest:
-        return as_(
-            self.world,
-            who,
-            lambda s, a: transition(s, a, request_id, action, now=self.world.now, **extra),
-        )  # type: ignore[arg-type]
-
-    def submitted(self, amount: int = 10_000, **kwargs: object) -> int:
-        request_id = self.new(amount=amount, **kwargs)  # type: ignore[arg-type]
-        self.act("sf1", request_id, A.SUBMIT)
-        return request_id
-
-    def state(self, request_id: int) -> str:
-        with self.world.factory() as session:
-            return session.get_one(FundRequest, request_id).state
-
-    def envelope(self) -> tuple[int, int]:
-        with self.world.factory() as session:
-            balance = get_balance(session, self.world.code, "org:NGO1")
-        return balance.available, balance.held_out
-
-
-def fund(world: World, envelope_dollars: int) -> None:
-    def work(session: Session) -> None:
-        for leg in (
-            Transfer("bank", "pool", 10_000_000, TransferKind.GRANT_RECEIPT),
-            Transfer("pool", "org:NGO1", envelope_dollars * 100, TransferKind.ALLOCATION),
-        ):
-            post_entry(
-                session,
-                JournalEntry(world.code, world.today, "funding", "test", (leg,)),
-                now=world.now,
-            )
-
-    run_in_transaction(world.factory, work)
-
-
-@pytest.fixture
-def desk(world: World) -> Desk:
-    draft = as_(world, "admin", lambda s, a: save_draft(s, a, default_rules(), now=world.now))  # type: ignore[arg-type]
-    as_(world, "admin", lambda s, a: publish(s, a, draft.id, now=world.now))  # type: ignore[arg-type]
-    categories = {}
-    for code in ("groceries", "bond", "furniture"):
-        categories[code] = as_(
-            world,
-            "admin",
-            lambda s, a, code=code: (
-                add_category(
-                    s,
-                    a,
-                    code=code,
-                    name=code.title(),
-                    gl_code="6-1000",
-                    tax_code="GST on Expenses",
-                    now=world.now,
-                ).id
-            ),  # type: ignore[misc]
-        )
-    supplier_id = as_(
-        world,
-        "fin",
-        lambda s, a: (
-            add_supplier(
-                s, a, name="Corner Store", abn="53 004 085 616", gst_registered=True, now=world.now
-            ).id
-        ),
-    )  # type: ignore[arg-type]
-    as_(world, "finmgr", lambda s, a: verify_supplier(s, a, supplier_id, now=world.now))  # type: ignore[arg-type]
-    client_id = as_(
-        world,
-        "sf1",
-        lambda s, a: (
-            enrol_client(
-                s,
-                a,
-                code="C-0001",
-                initials="AB",
-                organisation_id=world.organisations["NGO1"],
-                support_facilitator_id=world.users["sf1"],
-                now=world.now,
-            ).id
-        ),  # type: ignore[arg-type]
-    )
-    as_(
-        world,
-        "sf1",
-        lambda s, a: change_status(s, a, client_id, ClientStatus.ACTIVE, now=world.now),
-    )  # type: ignore[arg-type]
-    need_id = as_(
-        world,
-        "sf1",
-        lambda s, a: (
-            add_need(s, a, client_id, domain="daily_living", goal="Food security", now=world.now).id
-        ),
-    )  # type: ignore[arg-type]
-    fund(world, 3_000)
-    return Desk(world, client_id, need_id, categories, supplier_id)
+from tests.approvals.conftest import A, Desk, as_
 
 
 def test_a_small_request_needs_only_its_team_leader_and_reserves_on_approval(desk: Desk) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from approvals.audit import verify_trail
 from approvals.clients import add_need, change_status, clients_of, enrol_client, get_client
@@ -21,17 +19,10 @@ from approvals.errors import (
 from approvals.models import AuditEvent, ClientStatus, Role
 from approvals.people import authenticate, change_password, create_user, grant_role
 from approvals.setup import add_partner
-from ledger.db import run_in_transaction
 from ledger.queries import get_balance, trial_balance
-from tests.approvals.conftest import PASSWORD, World, user_of
+from tests.approvals.conftest import PASSWORD, World, as_, user_of
 
 T = TypeVar("T")
-
-
-def as_(world: World, who: str, work: Callable[[Session, object], T]) -> T:
-    return run_in_transaction(
-        world.factory, lambda session: work(session, world.actor(session, who))
-    )
 
 
 def enrol(

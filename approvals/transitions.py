@@ -1,0 +1,134 @@
+"""The one function that moves a fund request between states (DESIGN §3.2).
+
+``transition`` checks, in this order: the transition table, who may act (role, scope, the step's
+resolved approvers and delegations), segregation of duties, and funds; then it writes the
+decision, the audit event and the inbox, and on final approval reserves the money in the same
+database transaction. It flushes and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from approvals import approving, audit, payments
+from approvals.actors import Actor
+from approvals.errors import (
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+from approvals.models import (
+    Consortium,
+    Decision,
+    FundRequest,
+)
+from approvals.notify import notify
+from approvals.payments import PaymentInput
+from approvals.requests import MAX_REASON, Context, can_see, current_approvers, request_label
+from approvals.states import Action, RequestState, targets
+
+
+def transition(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    action: Action,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    amount_cents: int | None = None,
+    override_reason: str | None = None,
+    payment: PaymentInput | None = None,
+) -> FundRequest:
+    """Move a request by one action; a precise error, and nothing changed, when it may not."""
+    request = session.execute(
+        select(FundRequest).where(FundRequest.id == request_id).with_for_update()
+    ).scalar()
+    if request is None or not can_see(actor, request, current_approvers(session, request)):
+        raise NotFoundError("There is no such request.")
+    state = RequestState(request.state)
+    possible = targets(state, action)
+    handler = _HANDLERS.get(action)
+    if handler is None:
+        raise InvalidTransitionError(f"{action.value} is not available yet for requests.")
+    if reason is not None and len(reason) > MAX_REASON:
+        raise InvalidInputError(
+            "The reason is too long.", fields={"reason": f"At most {MAX_REASON} characters."}
+        )
+    consortium = session.get_one(Consortium, request.consortium_id)
+    context = Context(
+        session,
+        actor,
+        request,
+        consortium,
+        now,
+        (reason or "").strip() or None,
+        amount_cents,
+        override_reason,
+        payment,
+    )
+    on_behalf_of, step_id = handler(context)
+    new_state = RequestState(request.state)
+    assert new_state in possible, (state, action, new_state)  # noqa: S101 - the table is the contract
+    request.updated_at = now
+    session.add(
+        Decision(
+            request_id=request.id,
+            step_id=step_id,
+            round=request.round,
+            action=action.value,
+            from_state=state.value,
+            to_state=new_state.value,
+            actor_id=actor.user_id,
+            on_behalf_of_id=on_behalf_of,
+            reason=context.reason,
+            amount_cents=amount_cents,
+            at=now,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        consortium_id=request.consortium_id,
+        actor_id=actor.user_id,
+        action=f"request.{action.value}",
+        subject_type="request",
+        subject_id=request.id,
+        now=now,
+        number=request.number,
+        to=new_state.value,
+        on_behalf_of=on_behalf_of,
+    )
+    if new_state is not state:
+        message = f"{request_label(request)} is now {new_state.value.replace('_', ' ')}."
+        notify(
+            session,
+            {request.requester_id} - {actor.user_id},
+            kind="request_changed",
+            message=message,
+            request_id=request.id,
+            now=now,
+        )
+    return request
+
+
+Handler = Callable[[Context], tuple[int | None, int | None]]
+
+
+_HANDLERS: dict[Action, Handler] = {
+    Action.SUBMIT: approving.submit,
+    Action.RESUBMIT: approving.submit,
+    Action.APPROVE: approving.approve,
+    Action.REJECT: approving.reject,
+    Action.REQUEST_INFO: approving.request_info,
+    Action.RESPOND: approving.respond,
+    Action.SEND_BACK: approving.send_back,
+    Action.WITHDRAW: approving.withdraw,
+    Action.CANCEL: approving.cancel,
+    Action.PAY: payments.pay,
+    Action.CLOSE: payments.close,
+}
