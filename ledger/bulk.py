@@ -24,8 +24,16 @@ from sqlalchemy.orm import Session
 from ledger.chain import TransactionContent, chain_hash
 from ledger.errors import InvalidEntryError, PeriodClosedError, UnknownAccountError
 from ledger.models import accounts, books, transactions, transfers
-from ledger.posting import AccountState, apply_leg, lock_book, transfer_content, write_counters
-from ledger.values import AccountType, JournalEntry, Transfer, check_amount, check_header
+from ledger.posting import (
+    ACCOUNT_STATE,
+    AccountState,
+    account_states,
+    apply_leg,
+    lock_book,
+    transfer_content,
+    write_counters,
+)
+from ledger.values import JournalEntry, Transfer, check_amount, check_header
 
 BATCH = 5000
 
@@ -183,28 +191,10 @@ def _check(
 
 
 def _lock_all_accounts(session: Session, book_id: int) -> dict[int, AccountState]:
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                accounts.c.id,
-                accounts.c.code,
-                accounts.c.type,
-                accounts.c.debits_must_not_exceed_credits,
-                accounts.c.credits_must_not_exceed_debits,
-                accounts.c.closed,
-                accounts.c.debits_pending,
-                accounts.c.debits_posted,
-                accounts.c.credits_pending,
-                accounts.c.credits_posted,
-            )
-            .where(accounts.c.book_id == book_id)
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
-        .all()
+    query = (
+        ACCOUNT_STATE.where(accounts.c.book_id == book_id).order_by(accounts.c.id).with_for_update()
     )
-    return {row.id: AccountState(**{**row._mapping, "type": AccountType(row.type)}) for row in rows}
+    return account_states(session.connection().execute(query).all())
 
 
 def _chunks(entries: Iterable[JournalEntry], size: int) -> Iterator[list[JournalEntry]]:

@@ -12,6 +12,7 @@ balance is the negative of that net; see :func:`ledger.values.normal`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -131,7 +132,7 @@ _LOCK_BOOK = HotStatement(
     .where(books.c.code == bindparam("code"))
     .with_for_update()
 )
-_ACCOUNT_STATE = select(
+ACCOUNT_STATE = select(
     accounts.c.id,
     accounts.c.code,
     accounts.c.type,
@@ -151,7 +152,7 @@ def _lock_accounts_statement(codes: int, ids: int = 0) -> Executable:
     if ids:
         wanted.append(accounts.c.id.in_([bindparam(f"id{i}") for i in range(ids)]))
     return (
-        _ACCOUNT_STATE.where(accounts.c.book_id == bindparam("book_id"), or_(*wanted))
+        ACCOUNT_STATE.where(accounts.c.book_id == bindparam("book_id"), or_(*wanted))
         .order_by(accounts.c.id)
         .with_for_update()
     )
@@ -387,6 +388,16 @@ def _load_pendings(
     return found
 
 
+def account_states(rows: Sequence[Sequence[Any]]) -> dict[int, AccountState]:
+    """Rows of ``ACCOUNT_STATE`` as mutable states (SQLite hands booleans back as 0 and 1)."""
+    return {
+        row[0]: AccountState(
+            row[0], row[1], AccountType(row[2]), bool(row[3]), bool(row[4]), bool(row[5]), *row[6:]
+        )
+        for row in rows
+    }
+
+
 def _lock_accounts(
     session: Session, book_id: int, entry: JournalEntry, pendings: dict[int, HeldTransfer]
 ) -> dict[int, AccountState]:
@@ -403,18 +414,7 @@ def _lock_accounts(
     params.update((f"code{i}", code) for i, code in enumerate(codes))
     params.update((f"id{i}", account_id) for i, account_id in enumerate(ids))
     statement = _LOCK_ACCOUNTS.for_counts(len(codes), len(ids))
-    states = {
-        row[0]: AccountState(
-            row[0],
-            row[1],
-            AccountType(row[2]),
-            bool(row[3]),
-            bool(row[4]),
-            bool(row[5]),
-            *row[6:],
-        )
-        for row in statement.execute(session.connection(), params).fetchall()
-    }
+    states = account_states(statement.execute(session.connection(), params).fetchall())
     missing = set(codes) - {state.code for state in states.values()}
     if missing:
         raise UnknownAccountError(
