@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import approving, audit, payments
 from approvals.actors import Actor
+from approvals.chain import delegators_for
 from approvals.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -48,7 +50,7 @@ def transition(
     request = session.execute(
         select(FundRequest).where(FundRequest.id == request_id).with_for_update()
     ).scalar()
-    if request is None or not can_see(actor, request, current_approvers(session, request)):
+    if request is None or not can_see(actor, request, _deciders_now(session, actor, request, now)):
         raise NotFoundError("There is no such request.")
     state = RequestState(request.state)
     possible = targets(state, action)
@@ -114,6 +116,16 @@ def transition(
             now=now,
         )
     return request
+
+
+def _deciders_now(session: Session, actor: Actor, request: FundRequest, now: datetime) -> set[int]:
+    """The current step's approvers, with the actor among them if they stand in for one."""
+    approvers = current_approvers(session, request)
+    zone = ZoneInfo(session.get_one(Consortium, request.consortium_id).timezone)
+    standing_in_for = delegators_for(
+        session, actor.user_id, request.consortium_id, now.astimezone(zone).date()
+    )
+    return approvers | {actor.user_id} if standing_in_for & approvers else approvers
 
 
 Handler = Callable[[Context], tuple[int | None, int | None]]

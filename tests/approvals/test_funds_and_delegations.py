@@ -1,0 +1,204 @@
+"""Pool movements by role, and delegated approvals with SoD checked against the delegate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from approvals.delegations import delegate, revoke
+from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
+from approvals.funds import allocate, move_between_envelopes, receive_grant, return_to_funder
+from approvals.models import Decision
+from ledger import InsufficientFundsError, get_balance
+from tests.approvals.conftest import A, Desk, World, as_
+
+DAY = date(2026, 11, 19)
+WEEK_END = date(2026, 11, 26)
+
+
+def posted(world: World, code: str) -> int:
+    with world.factory() as session:
+        return get_balance(session, world.code, code).posted
+
+
+def test_finance_receives_grants_and_the_pm_allocates_and_moves(world: World) -> None:
+    as_(
+        world,
+        "fin",
+        lambda s, a: receive_grant(
+            s, a, amount_cents=500_000, on=DAY, memo="Q2 instalment", key="grant-q2", now=world.now
+        ),
+    )
+    as_(
+        world,
+        "fin",
+        lambda s, a: receive_grant(
+            s, a, amount_cents=500_000, on=DAY, memo="Q2 instalment", key="grant-q2", now=world.now
+        ),
+    )
+    assert posted(world, "pool") == 500_000  # the replay posted nothing
+    as_(
+        world,
+        "pm",
+        lambda s, a: allocate(
+            s,
+            a,
+            organisation="NGO1",
+            amount_cents=200_000,
+            on=DAY,
+            memo="Q2",
+            key=None,
+            now=world.now,
+        ),
+    )
+    as_(
+        world,
+        "pm",
+        lambda s, a: move_between_envelopes(
+            s,
+            a,
+            source="NGO1",
+            target="NGO2",
+            amount_cents=50_000,
+            on=DAY,
+            memo="Rebalance",
+            key=None,
+            now=world.now,
+        ),
+    )
+    assert (posted(world, "org:NGO1"), posted(world, "org:NGO2"), posted(world, "pool")) == (
+        150_000,
+        50_000,
+        300_000,
+    )
+    with pytest.raises(InsufficientFundsError, match="org:NGO2"):
+        as_(
+            world,
+            "pm",
+            lambda s, a: move_between_envelopes(
+                s,
+                a,
+                source="NGO2",
+                target="NGO1",
+                amount_cents=50_001,
+                on=DAY,
+                memo="x",
+                key=None,
+                now=world.now,
+            ),
+        )
+    as_(
+        world,
+        "finmgr",
+        lambda s, a: return_to_funder(
+            s, a, amount_cents=100_000, on=DAY, memo="Unspent FY", key=None, now=world.now
+        ),
+    )
+    assert posted(world, "bank") == 400_000
+
+
+@pytest.mark.parametrize("who", ["tl1", "sf1", "fin", "auditor", "admin"])
+def test_only_the_pm_allocates(world: World, who: str) -> None:
+    with pytest.raises(NotAllowedError):
+        as_(
+            world,
+            who,
+            lambda s, a: allocate(
+                s, a, organisation="NGO1", amount_cents=1, on=DAY, memo="x", key=None, now=world.now
+            ),
+        )
+
+
+def test_allocations_go_only_to_partner_envelopes(world: World) -> None:
+    with pytest.raises(NotFoundError):
+        as_(
+            world,
+            "pm",
+            lambda s, a: allocate(
+                s, a, organisation="LEAD", amount_cents=1, on=DAY, memo="x", key=None, now=world.now
+            ),
+        )
+
+
+def test_a_delegate_approves_on_behalf_and_the_decision_says_so(desk: Desk) -> None:
+    world = desk.world
+    as_(
+        world,
+        "tl1",
+        lambda s, a: delegate(
+            s, a, to_user_id=world.users["tl2"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+        ),
+    )
+    request_id = desk.submitted()
+    assert desk.act("tl2", request_id, A.APPROVE).state == "approved"
+    with world.factory() as session:
+        decision = session.execute(
+            select(Decision).where(Decision.request_id == request_id, Decision.action == "approve")
+        ).scalar_one()
+    assert (decision.actor_id, decision.on_behalf_of_id) == (world.users["tl2"], world.users["tl1"])
+
+
+def test_segregation_is_checked_against_the_delegate(desk: Desk) -> None:
+    world = desk.world
+    as_(
+        world,
+        "tl1",
+        lambda s, a: delegate(
+            s, a, to_user_id=world.users["pm"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+        ),
+    )
+    request_id = desk.submitted(amount=60_000)  # TL, then PM
+    desk.act("pm", request_id, A.APPROVE)  # the PM decides the TL step on tl1's behalf
+    with pytest.raises(NotAllowedError, match="already decided"):
+        desk.act("pm", request_id, A.APPROVE)
+
+
+def test_delegations_do_not_go_round_in_circles_and_need_an_approver(world: World) -> None:
+    as_(
+        world,
+        "tl1",
+        lambda s, a: delegate(
+            s, a, to_user_id=world.users["tl2"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+        ),
+    )
+    with pytest.raises(InvalidInputError, match="circle"):
+        as_(
+            world,
+            "tl2",
+            lambda s, a: delegate(
+                s, a, to_user_id=world.users["tl1"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+            ),
+        )
+    with pytest.raises(NotAllowedError, match="approving role"):
+        as_(
+            world,
+            "tl1",
+            lambda s, a: delegate(
+                s, a, to_user_id=world.users["sf1"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+            ),
+        )
+    with pytest.raises(InvalidInputError):
+        as_(
+            world,
+            "tl1",
+            lambda s, a: delegate(
+                s, a, to_user_id=world.users["tl1"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+            ),
+        )
+
+
+def test_a_revoked_delegation_no_longer_lets_the_delegate_decide(desk: Desk) -> None:
+    world = desk.world
+    delegation = as_(
+        world,
+        "tl1",
+        lambda s, a: delegate(
+            s, a, to_user_id=world.users["tl2"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+        ),
+    )
+    as_(world, "tl1", lambda s, a: revoke(s, a, delegation.id, now=world.now))
+    request_id = desk.submitted()
+    with pytest.raises(NotFoundError):  # tl2 cannot even see NGO1's request without the delegation
+        desk.act("tl2", request_id, A.APPROVE)
