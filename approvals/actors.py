@@ -23,6 +23,7 @@ class Actor:
     consortium_id: int
     lead_organisation_id: int
     roles: frozenset[tuple[int, Role]]  # (organisation id, role)
+    system: bool = False  # the scheduler's own actor: timers only, never a person
 
     @property
     def label(self) -> str:
@@ -76,3 +77,23 @@ def load_actor(session: Session, *, user_id: int, consortium_id: int, today: dat
     return Actor(
         user.id, user.email, consortium_id, lead, frozenset((org, Role(role)) for org, role in rows)
     )
+
+
+def system_email(consortium_code: str) -> str:
+    return f"system@{consortium_code.lower()}.flexpool.invalid"
+
+
+def system_actor(session: Session, consortium_id: int) -> Actor:
+    """The scheduler acting for a consortium: it expires, reminds and archives, nothing else."""
+    consortium = session.get(Consortium, consortium_id)
+    if consortium is None:
+        raise NotFoundError("There is no such consortium.")
+    user = session.execute(
+        select(User).where(User.email == system_email(consortium.code))
+    ).scalar_one()
+    lead = session.execute(
+        select(Organisation.id).where(
+            Organisation.consortium_id == consortium_id, Organisation.kind == "lead"
+        )
+    ).scalar_one()
+    return Actor(user.id, user.email, consortium_id, lead, frozenset(), system=True)

@@ -369,7 +369,8 @@ def send_back(c: Context) -> tuple[int | None, int | None]:
 
 
 def withdraw(c: Context) -> tuple[int | None, int | None]:
-    require_requester(c, "withdraw it")
+    if not c.actor.system:  # the scheduler archives drafts left untouched
+        require_requester(c, "withdraw it")
     c.request.state = S.WITHDRAWN.value
     close_steps(c)
     return None, None
@@ -393,4 +394,35 @@ def cancel(c: Context) -> tuple[int | None, int | None]:
             now=c.now,
         )
     request.state = S.CANCELLED.value
+    return None, None
+
+
+def expire(c: Context) -> tuple[int | None, int | None]:
+    """The scheduler releases an approval nobody paid in time (or at the financial year's end)."""
+    if not c.actor.system:
+        raise NotAllowedError("Approvals expire by themselves; cancel it instead.")
+    request = c.request
+    timed_out = request.expires_at is not None and request.expires_at <= c.now
+    post_entry(
+        c.session,
+        JournalEntry(
+            c.consortium.code,
+            c.today,
+            f"{request_label(request)} expired: {c.reason or 'not paid in time'}"[:500],
+            c.actor.label,
+            (VoidPending(request.reservation_id or 0, expiry=timed_out),),
+            idempotency_key=f"request:{request.id}:expire",
+        ),
+        now=c.now,
+    )
+    request.state = S.EXPIRED.value
+    c.session.add(
+        RequestException(
+            request_id=request.id,
+            kind="expired",
+            recorded_by_id=None,
+            at=c.now,
+            detail=f"Approval expired unpaid: {c.reason or 'not paid in time'}.",
+        )
+    )
     return None, None

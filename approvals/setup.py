@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.abn import normalise_abn
-from approvals.actors import Actor
+from approvals.actors import Actor, system_email
 from approvals.business_days import STATES
 from approvals.errors import DuplicateError, InvalidInputError
 from approvals.gst import GstBasis
@@ -86,6 +86,15 @@ def create_consortium(
     session.add(lead)
     session.flush()
     open_book(session, code=code, name=name, now=now)
+    session.add(
+        User(
+            email=system_email(code),
+            display_name="flexpool scheduler",
+            password_hash="!",  # noqa: S106 - not a hash at all, so no password can match
+            active=False,
+            created_at=now,
+        )
+    )  # "!" is no argon2 hash: nobody can sign in as the scheduler
     admin = create_user_record(
         session, email=admin_email, display_name=admin_name, password=admin_password, now=now
     )

@@ -141,6 +141,7 @@ _HANDLERS: dict[Action, Handler] = {
     Action.SEND_BACK: approving.send_back,
     Action.WITHDRAW: approving.withdraw,
     Action.CANCEL: approving.cancel,
+    Action.EXPIRE: approving.expire,
     Action.PAY: payments.pay,
     Action.CLOSE: payments.close,
 }

@@ -44,7 +44,7 @@ class Consortium(Base):
         CheckConstraint(
             "client_fy_cap_cents > 0 AND approval_expiry_days > 0 AND needed_by_grace_days >= 0 "
             "AND payment_tolerance_basis_points >= 0 AND payment_tolerance_min_cents >= 0 "
-            "AND duplicate_window_days >= 0",
+            "AND duplicate_window_days >= 0 AND draft_archive_days > 0",
             name="settings_sane",
         ),
     )
@@ -62,6 +62,7 @@ class Consortium(Base):
     payment_tolerance_basis_points: Mapped[int] = mapped_column(Integer, server_default="500")
     payment_tolerance_min_cents: Mapped[int] = mapped_column(Integer, server_default="2000")
     duplicate_window_days: Mapped[int] = mapped_column(Integer, server_default="14")
+    draft_archive_days: Mapped[int] = mapped_column(Integer, server_default="90")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

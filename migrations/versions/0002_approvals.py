@@ -46,6 +46,7 @@ def upgrade() -> None:
             "payment_tolerance_min_cents", sa.Integer(), server_default="2000", nullable=False
         ),
         sa.Column("duplicate_window_days", sa.Integer(), server_default="14", nullable=False),
+        sa.Column("draft_archive_days", sa.Integer(), server_default="90", nullable=False),
         sa.Column("created_at", ledger.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("cap_mode IN ('stop','warn')", name=op.f("ck_consortia_cap_mode_known")),
         sa.CheckConstraint(
@@ -57,7 +58,7 @@ def upgrade() -> None:
             name=op.f("ck_consortia_state_known"),
         ),
         sa.CheckConstraint(
-            "client_fy_cap_cents > 0 AND approval_expiry_days > 0 AND needed_by_grace_days >= 0 AND payment_tolerance_basis_points >= 0 AND payment_tolerance_min_cents >= 0 AND duplicate_window_days >= 0",
+            "client_fy_cap_cents > 0 AND approval_expiry_days > 0 AND needed_by_grace_days >= 0 AND payment_tolerance_basis_points >= 0 AND payment_tolerance_min_cents >= 0 AND duplicate_window_days >= 0 AND draft_archive_days > 0",
             name=op.f("ck_consortia_settings_sane"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consortia")),

@@ -162,11 +162,18 @@ class Desk:
         )
         return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
 
-    def act(self, who: str, request_id: int, action: Action, **extra: object) -> FundRequest:
+    def act(
+        self,
+        who: str,
+        request_id: int,
+        action: Action,
+        *,
+        at: datetime | None = None,
+        **extra: object,
+    ) -> FundRequest:
+        when = at or self.world.now
         return as_(
-            self.world,
-            who,
-            lambda s, a: transition(s, a, request_id, action, now=self.world.now, **extra),
+            self.world, who, lambda s, a: transition(s, a, request_id, action, now=when, **extra)
         )  # type: ignore[arg-type]
 
     def submitted(self, amount: int = 10_000, **kwargs: object) -> int:
