@@ -215,6 +215,10 @@ def fund(world: World, envelope_dollars: int) -> None:
 
 @pytest.fixture
 def desk(world: World) -> Desk:
+    return build_desk(world)
+
+
+def build_desk(world: World) -> Desk:
     """The default policy, three categories, a verified supplier, one active client, $3,000."""
     draft = as_(world, "admin", lambda s, a: save_draft(s, a, default_rules(), now=world.now))
     as_(world, "admin", lambda s, a: publish(s, a, draft.id, now=world.now))
