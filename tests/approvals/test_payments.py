@@ -138,3 +138,65 @@ def test_bad_payment_details_are_refused_by_field(
         desk.act("fin", request_id, A.PAY, payment=payment)
     assert field in raised.value.fields
     assert desk.state(request_id) == "approved"
+
+
+def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk) -> None:
+    from approvals.models import Payment
+    from approvals.payments import record_refund
+    from tests.approvals.conftest import as_
+
+    request_id = approved(desk, 8_800, 800)
+    desk.act("fin", request_id, A.PAY, payment=paying("INV-R", 8_800, 800))
+    with desk.world.factory() as session:
+        payment_id = session.execute(
+            select(Payment.id).where(Payment.request_id == request_id)
+        ).scalar_one()
+    before = balances(desk)
+    as_(
+        desk.world,
+        "fin",
+        lambda s, a: record_refund(
+            s,
+            a,
+            payment_id,
+            amount_cents=3_000,
+            received_on=date(2026, 11, 19),
+            reference="CN-55",
+            now=desk.world.now,
+        ),
+    )
+    after = balances(desk)
+    assert (
+        after["bank"] == before["bank"] + 3_000 and after["org:NGO1"] == before["org:NGO1"] + 3_000
+    )
+    assert after["client:C-0001"] == 0
+    with pytest.raises(InvalidInputError, match=r"At most \$50.00"):
+        as_(
+            desk.world,
+            "fin",
+            lambda s, a: record_refund(
+                s,
+                a,
+                payment_id,
+                amount_cents=5_001,
+                received_on=date(2026, 11, 19),
+                reference="CN-56",
+                now=desk.world.now,
+            ),
+        )
+    with pytest.raises(NotAllowedError):
+        as_(
+            desk.world,
+            "tl1",
+            lambda s, a: record_refund(
+                s,
+                a,
+                payment_id,
+                amount_cents=1,
+                received_on=date(2026, 11, 19),
+                reference="CN-57",
+                now=desk.world.now,
+            ),
+        )
+    with desk.world.factory() as session:
+        assert verify(session, desk.world.code) == []
