@@ -16,7 +16,7 @@ from approvals.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Consortium, Organisation, Role
 from approvals.setup import envelope_account
-from ledger.posting import post_entry
+from ledger.posting import post_entry, reverse_transaction
 from ledger.values import JournalEntry, Posted, Transfer, TransferKind
 
 
@@ -156,3 +156,39 @@ def receive_gst_refund(
     actor.require_lead(Role.FIN, Role.FIN_MGR, doing="record GST refunds")
     transfer = Transfer("bank", "gst_receivable", amount_cents, TransferKind.REFUND)
     return _post(session, actor, transfer, on=on, memo=_memo(memo, "GST refund"), key=key, now=now)
+
+
+def reverse(
+    session: Session,
+    actor: Actor,
+    *,
+    transaction_id: int,
+    on: date,
+    memo: str,
+    key: str | None,
+    now: datetime,
+) -> Posted:
+    """Undo a mistaken grant, allocation or move with its mirror image (FIN_MGR only)."""
+    actor.require_lead(Role.FIN_MGR, doing="reverse ledger transactions")
+    book = session.get_one(Consortium, actor.consortium_id).code
+    posted = reverse_transaction(
+        session,
+        book=book,
+        transaction_id=transaction_id,
+        effective_date=on,
+        memo=_memo(memo, "reversal"),
+        actor=actor.label,
+        now=now,
+        idempotency_key=key,
+    )
+    audit.record(
+        session,
+        consortium_id=actor.consortium_id,
+        actor_id=actor.user_id,
+        action="funds.reversal",
+        subject_type="ledger_transaction",
+        subject_id=transaction_id,
+        now=now,
+        reversal=posted.transaction_id,
+    )
+    return posted

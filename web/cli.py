@@ -15,10 +15,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from ledger.db import run_in_transaction
-from ledger.demo import DEMO_BOOK, load_demo_book
-from ledger.errors import LedgerError
-from ledger.queries import book_codes, get_balance, trial_balance
+from approvals.demo import CODE as DEMO_CODE
+from approvals.demo import LOGINS as DEMO_LOGINS
+from approvals.demo import database_is_empty, load_demo
+from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
+from ledger.values import AccountType
 from ledger.verify import verify
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
 from web import create_app, session_factory
@@ -101,43 +102,53 @@ def _book_exists(session: Any, code: str) -> bool:
     return code in book_codes(session)
 
 
+def _clients_folded(lines: list[TrialBalanceLine]) -> list[TrialBalanceLine]:
+    """Sixty client lines say less than their total; show the total, one line."""
+    clients = [line for line in lines if line.account.startswith("client:")]
+    others = [line for line in lines if not line.account.startswith("client:")]
+    if not clients:
+        return others
+    folded = TrialBalanceLine(
+        clients[0].book,
+        f"client:* ({len(clients)} accounts)",
+        AccountType.FUND,
+        sum(line.debits for line in clients),
+        sum(line.credits for line in clients),
+    )
+    return sorted([*others, folded], key=lambda line: line.account)
+
+
 @main.command("demo")
-@click.option(
-    "--keep-existing", is_flag=True, help="If the demo book is already loaded, just show it."
-)
+@click.option("--keep-existing", is_flag=True, help="If the demo is already loaded, just show it.")
 @with_appcontext
 def demo(keep_existing: bool) -> None:
-    """Load the demonstration book into a database that does not have it yet."""
+    """Load a realistic consortium (a year of history up to today) into an empty database."""
     now = datetime.now(UTC)
     today: date = now.astimezone(LOCAL_TZ).date()
     factory = session_factory(current_app)
     with factory() as session:
-        loaded = DEMO_BOOK in book_codes(session)
-    if loaded and keep_existing:
-        click.echo(f"Demo book {DEMO_BOOK} is already loaded.\n")
-    else:
-        try:
-            run_in_transaction(
-                factory, lambda session: load_demo_book(session, now=now, today=today)
-            )
-        except LedgerError as error:
-            raise click.ClickException(error.message) from error
-        click.echo(f"Loaded demo book {DEMO_BOOK}.\n")
-    with factory() as session:
-        click.echo(trial_balance_table(trial_balance(session, DEMO_BOOK)))
-        click.echo(
-            balances_table(
-                [
-                    get_balance(session, DEMO_BOOK, line.account)
-                    for line in trial_balance(session, DEMO_BOOK)
-                ]
-            )
+        empty = database_is_empty(session)
+        loaded = DEMO_CODE in book_codes(session)
+    if not empty and not (keep_existing and loaded):
+        raise click.ClickException(
+            "The database is not empty; the demo loads only into an empty database "
+            "(remove instance/flexpool.db or point FLEXPOOL_DATABASE_URL at a new one)."
         )
-        findings = verify(session, DEMO_BOOK)
-    click.echo(
-        "ledger verify: no findings."
-        if not findings
-        else f"ledger verify: {len(findings)} finding(s)!"
-    )
+    if empty:
+        click.echo("Loading the demo consortium (a year of history)...")
+        summary = load_demo(factory, today=today)
+        states = ", ".join(f"{count} {state}" for state, count in summary.requests_by_state.items())
+        click.echo(f"Loaded {summary.consortium}: requests {states}.\n")
+    else:
+        click.echo(f"Demo consortium {DEMO_CODE} is already loaded.\n")
+    with factory() as session:
+        lines = _clients_folded(trial_balance(session, DEMO_CODE))
+        click.echo(trial_balance_table(lines))
+        accounts = [line.account for line in lines if not line.account.startswith("client:")]
+        click.echo(balances_table([get_balance(session, DEMO_CODE, code) for code in accounts]))
+        findings = verify(session, DEMO_CODE)
+    click.echo("Logins (password flexpool-demo): " + ", ".join(DEMO_LOGINS))
+    verdict = "no findings." if not findings else f"{len(findings)} finding(s)!"
+    click.echo(f"ledger verify: {verdict}")
     if findings:
         sys.exit(1)
