@@ -271,34 +271,50 @@ def _final_approval(c: Context) -> None:
     )
 
 
-def _check_cap(c: Context, charge: int) -> None:
+def _client_total(c: Context, *, category_id: int | None = None) -> int:
+    """What the client's other approved requests this financial year have charged or hold."""
     request = c.request
     year = financial_year(request.needed_by)
-    held = c.session.execute(
-        select(func.coalesce(func.sum(FundRequest.approved_cents), 0)).where(
-            FundRequest.client_id == request.client_id,
-            FundRequest.id != request.id,
-            FundRequest.state.in_(("approved", "part_paid", "paid")),
-            FundRequest.needed_by.between(year.start, year.end),
-        )
-    ).scalar_one()
-    total, cap = int(held or 0) + charge, c.consortium.client_fy_cap_cents
-    if total <= cap:
-        return
-    message = (
-        f"This would bring the client's {year.label} total to {format_cents(total)}, "
-        f"over the cap of {format_cents(cap)}."
+    query = select(func.coalesce(func.sum(FundRequest.approved_cents), 0)).where(
+        FundRequest.client_id == request.client_id,
+        FundRequest.id != request.id,
+        FundRequest.state.in_(("approved", "part_paid", "paid")),
+        FundRequest.needed_by.between(year.start, year.end),
     )
-    if c.consortium.cap_mode == "stop" or not c.override_reason:
-        raise CapExceededError(
-            message
-            + (" A PM may override with a reason." if c.consortium.cap_mode == "warn" else "")
+    if category_id is not None:
+        query = query.where(FundRequest.category_id == category_id)
+    return int(c.session.execute(query).scalar_one() or 0)
+
+
+def _check_cap(c: Context, charge: int) -> None:
+    """The client's yearly cap and the category's, with the consortium's STOP or WARN."""
+    year = financial_year(c.request.needed_by).label
+    category = c.session.get_one(Category, c.request.category_id)
+    over: list[str] = []
+    total = _client_total(c) + charge
+    if total > c.consortium.client_fy_cap_cents:
+        over.append(
+            f"This would bring the client's {year} total to {format_cents(total)}, "
+            f"over the cap of {format_cents(c.consortium.client_fy_cap_cents)}."
         )
+    if category.client_fy_cap_cents is not None:
+        in_category = _client_total(c, category_id=category.id) + charge
+        if in_category > category.client_fy_cap_cents:
+            over.append(
+                f"{category.name} for this client in {year} would reach "
+                f"{format_cents(in_category)}, over the category's cap of {format_cents(category.client_fy_cap_cents)}."
+            )
+    if not over:
+        return
+    message = " ".join(over)
+    if c.consortium.cap_mode == "stop" or not c.override_reason:
+        hint = " A PM may override with a reason." if c.consortium.cap_mode == "warn" else ""
+        raise CapExceededError(message + hint)
     if not c.actor.has_lead(Role.PM):
-        raise NotAllowedError("Only a PM may override the client cap.")
+        raise NotAllowedError("Only a PM may override a cap.")
     c.session.add(
         RequestException(
-            request_id=request.id,
+            request_id=c.request.id,
             kind="cap_override",
             recorded_by_id=c.actor.user_id,
             at=c.now,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base, BigId, UTCDateTime
@@ -14,7 +22,12 @@ class Category(Base):
     """Data, set by ADMIN; never deleted, only made inactive (payments keep pointing at it)."""
 
     __tablename__ = "categories"
-    __table_args__ = (UniqueConstraint("consortium_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("consortium_id", "code"),
+        CheckConstraint(
+            "client_fy_cap_cents IS NULL OR client_fy_cap_cents > 0", name="cap_positive"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id"))
@@ -22,6 +35,8 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(120))
     gl_code: Mapped[str] = mapped_column(String(20))
     tax_code: Mapped[str] = mapped_column(String(40))
+    # What one client may receive in this category in a financial year (none: no category cap).
+    client_fy_cap_cents: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 

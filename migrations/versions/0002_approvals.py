@@ -177,7 +177,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("gl_code", sa.String(length=20), nullable=False),
         sa.Column("tax_code", sa.String(length=40), nullable=False),
+        sa.Column("client_fy_cap_cents", sa.BigInteger(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.CheckConstraint(
+            "client_fy_cap_cents IS NULL OR client_fy_cap_cents > 0",
+            name=op.f("ck_categories_cap_positive"),
+        ),
         sa.ForeignKeyConstraint(
             ["consortium_id"], ["consortia.id"], name=op.f("fk_categories_consortium_id_consortia")
         ),

@@ -225,3 +225,23 @@ def test_a_request_needs_every_field_and_says_which_is_wrong(desk: Desk) -> None
     assert "gst_cents" in raised.value.fields
     with pytest.raises(NotAllowedError):
         desk.new(who="pm")
+
+
+def test_a_category_cap_stops_the_approval_and_a_pm_may_override_in_warn_mode(desk: Desk) -> None:
+    from approvals.models import Category
+
+    def cap_groceries(session: Session) -> None:
+        session.get_one(Category, desk.categories["groceries"]).client_fy_cap_cents = 15_000
+        session.get_one(Consortium, desk.world.consortium_id).cap_mode = "warn"
+
+    run_in_transaction(desk.world.factory, cap_groceries)
+    first = desk.submitted(amount=10_000)
+    desk.act("tl1", first, A.APPROVE)
+    second = desk.submitted(amount=6_000)
+    with pytest.raises(
+        CapExceededError, match="over the category's cap of \\$150.00. A PM may override"
+    ):
+        desk.act("tl1", second, A.APPROVE)
+    with pytest.raises(NotAllowedError, match="Only a PM"):
+        desk.act("tl1", second, A.APPROVE, override_reason="Urgent")
+    assert desk.state(second) == "pending"
