@@ -302,7 +302,8 @@ def _check_cap(c: Context, charge: int) -> None:
         if in_category > category.client_fy_cap_cents:
             over.append(
                 f"{category.name} for this client in {year} would reach "
-                f"{format_cents(in_category)}, over the category's cap of {format_cents(category.client_fy_cap_cents)}."
+                f"{format_cents(in_category)}, over the category's cap of "
+                f"{format_cents(category.client_fy_cap_cents)}."
             )
     if not over:
         return
