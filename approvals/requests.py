@@ -227,10 +227,15 @@ def steps_of(c: Context) -> list[RequestStep]:
 
 
 def deciders(c: Context, except_step: int | None) -> set[int]:
-    """Who approved any step of this request (SoD 2), other than ``except_step``."""
+    """Who approved a step of this request's current round (SoD 2), other than ``except_step``.
+
+    A new round (after a send-back or an increase) is a new chain: its steps are decided afresh.
+    """
     rows = c.session.execute(
         select(Decision.actor_id, Decision.step_id).where(
-            Decision.request_id == c.request.id, Decision.action == Action.APPROVE.value
+            Decision.request_id == c.request.id,
+            Decision.round == c.request.round,
+            Decision.action == Action.APPROVE.value,
         )
     ).all()
     return {actor for actor, step in rows if step != except_step}

@@ -18,6 +18,7 @@ from approvals.errors import (
 from approvals.models import (
     Consortium,
     Decision,
+    FundRequest,
     Membership,
     RequestException,
     RequestStep,
@@ -245,3 +246,37 @@ def test_a_category_cap_stops_the_approval_and_a_pm_may_override_in_warn_mode(de
     with pytest.raises(NotAllowedError, match="Only a PM"):
         desk.act("tl1", second, A.APPROVE, override_reason="Urgent")
     assert desk.state(second) == "pending"
+
+
+def test_after_a_send_back_the_new_round_is_decided_afresh(desk: Desk) -> None:
+    request_id = desk.submitted(amount=60_000)
+    desk.act("tl1", request_id, A.APPROVE)
+    desk.act("pm", request_id, A.SEND_BACK, reason="Get a second quote")
+    desk.act("sf1", request_id, A.RESUBMIT)
+    assert desk.act("tl1", request_id, A.APPROVE).state == "pending"
+    assert desk.act("pm", request_id, A.APPROVE).state == "approved"
+
+
+def test_a_lower_amount_carries_on_but_a_higher_one_restarts_the_chain(desk: Desk) -> None:
+    from approvals.amending import amend_amount
+
+    def amend(request_id: int, amount: int) -> FundRequest:
+        return as_(
+            desk.world,
+            "sf1",
+            lambda s, a: amend_amount(
+                s, a, request_id, amount_cents=amount, gst_cents=0, now=desk.world.now
+            ),
+        )
+
+    request_id = desk.submitted(amount=60_000)
+    desk.act("tl1", request_id, A.APPROVE)
+    lower = amend(request_id, 55_000)
+    assert (lower.state, lower.round, lower.current_step) == ("pending", 1, 2)
+    higher = amend(request_id, 250_000)  # now above $2,000: the finance manager joins the chain
+    assert (higher.state, higher.round, higher.current_step) == ("pending", 2, 1)
+    for who in ("tl1", "pm", "finmgr"):
+        desk.act(who, request_id, A.APPROVE)
+    assert desk.state(request_id) == "approved"
+    with pytest.raises(InvalidTransitionError, match="can no longer change"):
+        amend(request_id, 1_000)
