@@ -147,7 +147,12 @@ class Desk:
     supplier_id: int
 
     def new(
-        self, who: str = "sf1", amount: int = 10_000, gst: int = 0, category: str = "groceries"
+        self,
+        who: str = "sf1",
+        amount: int = 10_000,
+        gst: int = 0,
+        category: str = "groceries",
+        needed_by: date = date(2026, 12, 1),
     ) -> int:
         data = RequestInput(
             client_id=self.client_id,
@@ -158,7 +163,7 @@ class Desk:
             supplier_id=self.supplier_id,
             purpose="Weekly groceries",
             no_other_channel="Centrelink payment delayed",
-            needed_by=date(2026, 12, 1),
+            needed_by=needed_by,
         )
         return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
 

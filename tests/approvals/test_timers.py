@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +103,36 @@ def test_drafts_left_alone_are_archived(desk: Desk) -> None:
     assert run(desk, desk.world.now + timedelta(days=89)).archived == []
     assert run(desk, desk.world.now + timedelta(days=91)).archived == [draft]
     assert desk.state(draft) == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("approved_on", "needed_by", "expected_utc"),
+    [
+        # needed-by plus 14 days ends on 4 October 2026, the day daylight saving starts: 11 hours ahead.
+        (
+            datetime(2026, 9, 1, 1, 0, tzinfo=UTC),
+            date(2026, 9, 20),
+            datetime(2026, 10, 4, 12, 59, 59, tzinfo=UTC),
+        ),
+        # ... and on 4 April 2027, the day it ends: 10 hours ahead again.
+        (
+            datetime(2027, 3, 1, 1, 0, tzinfo=UTC),
+            date(2027, 3, 21),
+            datetime(2027, 4, 4, 13, 59, 59, tzinfo=UTC),
+        ),
+        # 30 days after approval is later than needed-by plus 14 days.
+        (
+            datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
+            date(2026, 11, 21),
+            datetime(2026, 12, 20, 1, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_expiry_is_the_end_of_a_sydney_day_across_daylight_saving(
+    desk: Desk, approved_on: datetime, needed_by: date, expected_utc: datetime
+) -> None:
+    request_id = desk.new(needed_by=needed_by)
+    desk.act("sf1", request_id, A.SUBMIT, at=approved_on)
+    desk.act("tl1", request_id, A.APPROVE, at=approved_on)
+    with desk.world.factory() as session:
+        assert session.get_one(FundRequest, request_id).expires_at == expected_utc
