@@ -63,6 +63,7 @@ def submit(c: Context) -> tuple[int | None, int | None]:
     require_requester(c, "submit it")
     request = c.request
     request.round += 1
+    request.approved_cents = None  # a reduction belonged to the last round's approvers
     facts = _facts(c)
     _policy, rules = published_policy(c.session, request.consortium_id)
     chain = build_chain(rules, facts)

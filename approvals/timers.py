@@ -62,40 +62,38 @@ def _try(session: Session, report: TimerReport, request_id: int, work: object) -
 def expire_approvals(
     session: Session, consortium_id: int, now: datetime, report: TimerReport
 ) -> None:
+    """Unpaid approvals lapse; a part-paid one is closed, releasing what was never paid."""
     actor = system_actor(session, consortium_id)
     consortium = session.get_one(Consortium, consortium_id)
-    today = now.astimezone(ZoneInfo(consortium.timezone)).date()
-    this_year = financial_year(today)
-    approved = (
+    zone = ZoneInfo(consortium.timezone)
+    this_year = financial_year(now.astimezone(zone).date())
+    holding = (
         session.execute(
             select(FundRequest).where(
-                FundRequest.consortium_id == consortium_id, FundRequest.state == "approved"
+                FundRequest.consortium_id == consortium_id,
+                FundRequest.state.in_(("approved", "part_paid")),
             )
         )
         .scalars()
         .all()
     )
-    for request in approved:
-        approved_on = (
-            request.approved_at.astimezone(ZoneInfo(consortium.timezone)).date()
-            if request.approved_at
-            else today
-        )
+    for request in holding:
+        approved_on = (request.approved_at or now).astimezone(zone).date()
         year_ended = approved_on < this_year.start and not request.carried_over
         timed_out = request.expires_at is not None and request.expires_at <= now
         if not (timed_out or year_ended):
             continue
         reason = "not paid in time" if timed_out else f"{financial_year(approved_on).label} ended"
-        request_id = request.id
+        action = Action.EXPIRE if request.state == "approved" else Action.CLOSE
         if _try(
             session,
             report,
-            request_id,
-            lambda r=request_id, why=reason: transition(
-                session, actor, r, Action.EXPIRE, now=now, reason=why
+            request.id,
+            lambda r=request.id, act=action, why=reason: transition(
+                session, actor, r, act, now=now, reason=why
             ),
         ):
-            report.expired.append(request_id)
+            report.expired.append(request.id)
 
 
 def remind_and_escalate(
@@ -168,11 +166,14 @@ def _escalate(
     decided = set(
         session.execute(
             select(Decision.actor_id).where(
-                Decision.request_id == request.id, Decision.action == "approve"
+                Decision.request_id == request.id,
+                Decision.round == request.round,
+                Decision.action == "approve",
             )
         ).scalars()
     )
-    added, _via = eligible(session, request, [step.escalate_to], None, decided, now.date())
+    today = now.astimezone(ZoneInfo(session.get_one(Consortium, consortium_id).timezone)).date()
+    added, _via = eligible(session, request, [step.escalate_to], None, decided, today)
     for user_id in sorted(added - approvers):
         session.add(StepApprover(step_id=step.id, user_id=user_id, via="escalation"))
     session.add(

@@ -136,3 +136,17 @@ def test_expiry_is_the_end_of_a_sydney_day_across_daylight_saving(
     desk.act("tl1", request_id, A.APPROVE, at=approved_on)
     with desk.world.factory() as session:
         assert session.get_one(FundRequest, request_id).expires_at == expected_utc
+
+
+def test_a_part_paid_request_past_its_expiry_is_closed_and_its_remainder_released(
+    desk: Desk,
+) -> None:
+    from approvals.payments import PaymentInput
+
+    request_id = approved(desk, amount=20_000)
+    desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-T1", 5_000, 0, date(2026, 11, 19)))
+    with desk.world.factory() as session:
+        expires_at = session.get_one(FundRequest, request_id).expires_at
+    assert expires_at is not None
+    assert run(desk, expires_at).expired == [request_id]
+    assert desk.state(request_id) == "paid" and desk.envelope() == (295_000, 0)
