@@ -123,7 +123,7 @@ class _Demo:
         return run_in_transaction(self.factory, unit)
 
 
-def _abn(rng: random.Random) -> str:
+def made_up_abn(rng: random.Random) -> str:
     """A checksum-valid ABN (made up: the demo never names a real business's ABN)."""
     body = "".join(str(rng.randint(0, 9)) for _ in range(9))
     return str(stdnum_abn.calc_check_digits(body)) + body
@@ -191,7 +191,7 @@ def _set_up(demo: _Demo, rng: random.Random, start: date) -> None:
             "admin@lead.demo",
             at,
             lambda s, a, c=code, n=name, b=abn: (  # type: ignore[misc]
-                add_partner(s, a, code=c, name=n, abn=b or _abn(rng), now=at).id
+                add_partner(s, a, code=c, name=n, abn=b or made_up_abn(rng), now=at).id
             ),
         )
     with demo.factory() as session:
@@ -242,7 +242,7 @@ def _set_up(demo: _Demo, rng: random.Random, start: date) -> None:
             at,
             lambda s, a, n=name, r=registered: (  # type: ignore[misc]
                 add_supplier(
-                    s, a, name=n, abn=_abn(rng) if r else None, gst_registered=r, now=at
+                    s, a, name=n, abn=made_up_abn(rng) if r else None, gst_registered=r, now=at
                 ).id
             ),
         )

@@ -54,10 +54,22 @@ class Sizes:
 
 def sizes_for(quick: bool, big: int | None) -> Sizes:
     if quick:
-        return Sizes({"SQLite": 1000, "PostgreSQL": 500}, {"SQLite": 200, "PostgreSQL": 100},
-                     reads=100, trials=5, big=big or 20_000, block=50)
-    return Sizes({"SQLite": 10_000, "PostgreSQL": 5_000}, {"SQLite": 2_000, "PostgreSQL": 1_000},
-                 reads=500, trials=20, big=big or 1_000_000, block=250)
+        return Sizes(
+            {"SQLite": 1000, "PostgreSQL": 500},
+            {"SQLite": 200, "PostgreSQL": 100},
+            reads=100,
+            trials=5,
+            big=big or 20_000,
+            block=50,
+        )
+    return Sizes(
+        {"SQLite": 10_000, "PostgreSQL": 5_000},
+        {"SQLite": 2_000, "PostgreSQL": 1_000},
+        reads=500,
+        trials=20,
+        big=big or 1_000_000,
+        block=250,
+    )
 
 
 def log(message: str, started: float) -> None:
@@ -78,8 +90,9 @@ def run_target(target: Target, sizes: Sizes) -> Results:
         engine.dispose()
     elapsed = time.perf_counter() - started
     log(f"done in {elapsed:.0f}s", started)
-    return Results(target.name, target.server_version, service, raw, pairs,
-                   small, big, trial, bulk, elapsed)
+    return Results(
+        target.name, target.server_version, service, raw, pairs, small, big, trial, bulk, elapsed
+    )
 
 
 def posting_figures(
@@ -117,8 +130,11 @@ def history_figures(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.ledger_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ledger_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument(
         "--postgres-url",
@@ -128,7 +144,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default: $FLEXPOOL_BENCH_DATABASE_URL, else $FLEXPOOL_TEST_DATABASE_URL)",
     )
     parser.add_argument(
-        "--big", type=int, default=None,
+        "--big",
+        type=int,
+        default=None,
         help="transfers in the big history (default 1,000,000; 20,000 with --quick)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")

@@ -72,8 +72,11 @@ class RawLedger:
         self.sql = {
             name: template.format(p=dialect.placeholder, lock=dialect.lock)
             for name, template in (
-                ("book", _LOCK_BOOK), ("accounts", _LOCK_ACCOUNTS), ("tx", _INSERT_TRANSACTION),
-                ("transfer", _INSERT_TRANSFER), ("counters", _UPDATE_COUNTERS),
+                ("book", _LOCK_BOOK),
+                ("accounts", _LOCK_ACCOUNTS),
+                ("tx", _INSERT_TRANSACTION),
+                ("transfer", _INSERT_TRANSFER),
+                ("counters", _UPDATE_COUNTERS),
                 ("advance", _ADVANCE_BOOK),
             )
         }
@@ -109,8 +112,17 @@ class RawLedger:
         d_after, c_after = d[7] - d[9], c[7] - c[9]
         created = now.replace(tzinfo=None).isoformat(" ") if sqlite else now
         content = [
-            "flexpool-ledger-v1", code, sequence + 1, on.isoformat(), "allocation", "bench",
-            None, None, None, backdated, now.isoformat(timespec="microseconds"),
+            "flexpool-ledger-v1",
+            code,
+            sequence + 1,
+            on.isoformat(),
+            "allocation",
+            "bench",
+            None,
+            None,
+            None,
+            backdated,
+            now.isoformat(timespec="microseconds"),
             [[debit, credit, amount, kind, "single", None, None, None, None, d_after, c_after]],
         ]
         digest = hashlib.sha256(prev_hash.encode("ascii"))
@@ -118,8 +130,17 @@ class RawLedger:
         new_hash = digest.hexdigest()
         tx_id = cursor.execute(
             sql["tx"],
-            (book_id, sequence + 1, on_value, "allocation", "bench", backdated, prev_hash, new_hash,
-             created),
+            (
+                book_id,
+                sequence + 1,
+                on_value,
+                "allocation",
+                "bench",
+                backdated,
+                prev_hash,
+                new_hash,
+                created,
+            ),
         ).fetchone()[0]
         cursor.execute(
             sql["transfer"],

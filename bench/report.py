@@ -44,12 +44,21 @@ Row = tuple[str, str, Cell]
 
 def _read_rows(name: str, pick: Callable[[Reads], Latency], big: int) -> list[Row]:
     return [
-        (f"{name} after 1,000: ms median / p95", "median ≤ 2 ms",
-         lambda r: (_ms(pick(r.small)), pick(r.small).median_ms <= 2)),
-        (f"{name} after {big:,}: ms median / p95", "median ≤ 2 ms",
-         lambda r: (_ms(pick(r.big)), pick(r.big).median_ms <= 2)),
-        ("  big / small (medians)", "≤ 2×",
-         lambda r: (f"{_growth(pick, r):.2f}×", _growth(pick, r) <= 2)),
+        (
+            f"{name} after 1,000: ms median / p95",
+            "median ≤ 2 ms",
+            lambda r: (_ms(pick(r.small)), pick(r.small).median_ms <= 2),
+        ),
+        (
+            f"{name} after {big:,}: ms median / p95",
+            "median ≤ 2 ms",
+            lambda r: (_ms(pick(r.big)), pick(r.big).median_ms <= 2),
+        ),
+        (
+            "  big / small (medians)",
+            "≤ 2×",
+            lambda r: (f"{_growth(pick, r):.2f}×", _growth(pick, r) <= 2),
+        ),
     ]
 
 
@@ -64,25 +73,47 @@ def _ratio_target(r: Results) -> float:
 def rows(big: int) -> list[Row]:
     return [
         ("transfers/s, service (post_entry)", "", lambda r: (_rate(r.service.rate()), None)),
-        ("  1st half → 2nd half", "", lambda r: (
-            f"{_rate(r.service.first_half)} → {_rate(r.service.second_half)}", None)),
+        (
+            "  1st half → 2nd half",
+            "",
+            lambda r: (f"{_rate(r.service.first_half)} → {_rate(r.service.second_half)}", None),
+        ),
         ("transfers/s, same workload in raw SQL", "", lambda r: (_rate(r.raw.rate()), None)),
-        ("  1st half → 2nd half", "", lambda r: (
-            f"{_rate(r.raw.first_half)} → {_rate(r.raw.second_half)}", None)),
-        ("service / raw", "≥ 30% SQLite, ≥ 50% PG", lambda r: (
-            f"{r.service.rate() / r.raw.rate():.0%}",
-            r.service.rate() / r.raw.rate() >= _ratio_target(r))),
-        ("service 2nd half / 1st half", "≥ 80% (no slide)", lambda r: (
-            f"{r.service.second_half / r.service.first_half:.0%}",
-            r.service.second_half / r.service.first_half >= 0.8)),
+        (
+            "  1st half → 2nd half",
+            "",
+            lambda r: (f"{_rate(r.raw.first_half)} → {_rate(r.raw.second_half)}", None),
+        ),
+        (
+            "service / raw",
+            "≥ 30% SQLite, ≥ 50% PG",
+            lambda r: (
+                f"{r.service.rate() / r.raw.rate():.0%}",
+                r.service.rate() / r.raw.rate() >= _ratio_target(r),
+            ),
+        ),
+        (
+            "service 2nd half / 1st half",
+            "≥ 80% (no slide)",
+            lambda r: (
+                f"{r.service.second_half / r.service.first_half:.0%}",
+                r.service.second_half / r.service.first_half >= 0.8,
+            ),
+        ),
         ("reserve+post pairs/s", "", lambda r: (_rate(r.pairs), None)),
         *_read_rows("get_balance", lambda reads: reads.balance, big),
         *_read_rows("balance_as_of", lambda reads: reads.as_of, big),
         *_read_rows("balance_as_of, 1 session", lambda reads: reads.statement, big),
-        (f"trial_balance ms, {big:,} transfers: median", "≤ 50 ms",
-         lambda r: (f"{r.trial.median_ms:.2f}", r.trial.median_ms <= 50)),
-        (f"bulk load transfers/s ({big - 1000:,})", "≥ 20,000 on PG", lambda r: (
-            _rate(r.bulk), r.bulk >= 20_000 if r.db == "PostgreSQL" else None)),
+        (
+            f"trial_balance ms, {big:,} transfers: median",
+            "≤ 50 ms",
+            lambda r: (f"{r.trial.median_ms:.2f}", r.trial.median_ms <= 50),
+        ),
+        (
+            f"bulk load transfers/s ({big - 1000:,})",
+            "≥ 20,000 on PG",
+            lambda r: (_rate(r.bulk), r.bulk >= 20_000 if r.db == "PostgreSQL" else None),
+        ),
         ("wall time of this database's run", "", lambda r: (f"{r.seconds:.0f} s", None)),
     ]
 

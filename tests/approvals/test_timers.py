@@ -108,7 +108,7 @@ def test_drafts_left_alone_are_archived(desk: Desk) -> None:
 @pytest.mark.parametrize(
     ("approved_on", "needed_by", "expected_utc"),
     [
-        # needed-by plus 14 days ends on 4 October 2026, the day daylight saving starts: 11 hours ahead.
+        # needed-by + 14 days ends 4 October 2026, when daylight saving starts: 11 hours ahead.
         (
             datetime(2026, 9, 1, 1, 0, tzinfo=UTC),
             date(2026, 9, 20),
