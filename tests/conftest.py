@@ -96,6 +96,7 @@ def raw_sql(engine: Engine) -> Callable[..., Any]:
     return run
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say plainly which tests did not run for want of which tool."""
     wanting: Counter[str] = Counter()
