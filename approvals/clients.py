@@ -29,7 +29,6 @@ from approvals.models import (
     Need,
     NeedDomain,
     NeedStatus,
-    Organisation,
     Role,
 )
 from approvals.models.clients import CLIENT_MOVES
@@ -224,7 +223,3 @@ def clients_of(session: Session, actor: Actor) -> list[Client]:
         organisations = actor.organisations_with(Role.SF) | actor.organisations_with(Role.TL)
         query = query.where(Client.organisation_id.in_(organisations))
     return list(session.execute(query).scalars())
-
-
-def organisation_of(session: Session, client: Client) -> Organisation:
-    return session.get_one(Organisation, client.organisation_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
@@ -109,17 +109,4 @@ def revoke(session: Session, actor: Actor, delegation_id: int, *, now: datetime)
         subject_type="delegation",
         subject_id=delegation.id,
         now=now,
-    )
-
-
-def active_delegations(session: Session, user_id: int, on: date) -> list[Delegation]:
-    return list(
-        session.execute(
-            select(Delegation).where(
-                or_(Delegation.from_user_id == user_id, Delegation.to_user_id == user_id),
-                Delegation.starts_on <= on,
-                Delegation.ends_on >= on,
-                Delegation.revoked_at.is_(None),
-            )
-        ).scalars()
     )

@@ -26,6 +26,7 @@ from approvals.clients import add_need, change_status, enrol_client
 from approvals.delegations import delegate
 from approvals.errors import ApprovalError
 from approvals.funds import allocate, move_between_envelopes, receive_grant
+from approvals.gst import gst_in_inclusive
 from approvals.models import ClientStatus, Consortium, FundRequest, Payment
 from approvals.payments import PaymentInput, record_refund
 from approvals.people import create_user, grant_role
@@ -402,22 +403,42 @@ def _history(demo: _Demo, rng: random.Random, start: date) -> None:
         day += timedelta(days=1)
 
 
+def demo_request(
+    categories: dict[str, int],
+    suppliers: dict[str, tuple[int, bool]],
+    *,
+    client_id: int,
+    need_id: int,
+    category: str,
+    amount_cents: int,
+    needed_by: date,
+) -> RequestInput:
+    """A request as an SF would write it: the category's supplier, GST as the invoice states it."""
+    supplier_id, registered = suppliers[category]
+    return RequestInput(
+        client_id=client_id,
+        need_id=need_id,
+        category_id=categories[category],
+        amount_cents=amount_cents,
+        gst_cents=gst_in_inclusive(amount_cents) if registered else 0,
+        supplier_id=supplier_id,
+        purpose=CATEGORIES[category][0],
+        no_other_channel="No other program covers this in time",
+        needed_by=needed_by,
+    )
+
+
 def _new_request(demo: _Demo, rng: random.Random, day: date) -> int | None:
     client_id, _org, need_id, sf = rng.choice(demo.clients)
     category = rng.choice(list(CATEGORIES))
     typical = CATEGORIES[category][3] * 100
-    amount = rng.randint(typical // 2, typical * 3 // 2)
-    supplier_id, registered = demo.suppliers[category]
-    gst = (amount + 5) // 11 if registered else 0
-    data = RequestInput(
+    data = demo_request(
+        demo.categories,
+        demo.suppliers,
         client_id=client_id,
         need_id=need_id,
-        category_id=demo.categories[category],
-        amount_cents=amount,
-        gst_cents=gst,
-        supplier_id=supplier_id,
-        purpose=CATEGORIES[category][0],
-        no_other_channel="No other program covers this in time",
+        category=category,
+        amount_cents=rng.randint(typical // 2, typical * 3 // 2),
         needed_by=day + timedelta(days=rng.randint(5, 25)),
     )
     try:
@@ -656,16 +677,13 @@ def _this_week(demo: _Demo, rng: random.Random) -> None:
             "health_gap",
             "education",
         )[index]
-        supplier_id, registered = demo.suppliers[category]
-        data = RequestInput(
+        data = demo_request(
+            demo.categories,
+            demo.suppliers,
             client_id=client_id,
             need_id=need_id,
-            category_id=demo.categories[category],
+            category=category,
             amount_cents=amount,
-            gst_cents=(amount + 5) // 11 if registered else 0,
-            supplier_id=supplier_id,
-            purpose=CATEGORIES[category][0],
-            no_other_channel="No other program covers this in time",
             needed_by=demo.today + timedelta(days=14),
         )
         request_id = demo.run(sf, at, lambda s, a, d=data: create_request(s, a, d, now=at).id)  # type: ignore[misc]

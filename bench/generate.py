@@ -53,7 +53,16 @@ from approvals import people
 from approvals.actors import Actor, load_actor
 from approvals.catalogue import add_category, add_supplier, verify_supplier
 from approvals.clients import add_need, change_status, enrol_client
-from approvals.demo import CATEGORIES, DOMAINS, PASSWORD, SUPPLIERS, ZONE, made_up_abn, moment
+from approvals.demo import (
+    CATEGORIES,
+    DOMAINS,
+    PASSWORD,
+    SUPPLIERS,
+    ZONE,
+    demo_request,
+    made_up_abn,
+    moment,
+)
 from approvals.demo import database_is_empty as demo_database_is_empty
 from approvals.errors import ApprovalError
 from approvals.funds import allocate, receive_grant
@@ -62,7 +71,7 @@ from approvals.payments import PaymentInput, record_refund
 from approvals.people import create_user, grant_role
 from approvals.policies import publish, save_draft
 from approvals.policy import default_rules
-from approvals.requests import RequestInput, create_request, current_approvers
+from approvals.requests import create_request, current_approvers
 from approvals.setup import add_partner, create_consortium
 from approvals.states import Action
 from approvals.timers import run_timers
@@ -369,16 +378,13 @@ def _new_request(c: _Consortium, session: Session, day: date) -> tuple[int, str,
     category = c.rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()))[0]
     typical = CATEGORIES[category][3] * 100
     amount = c.rng.randint(typical // 2, typical * 3 // 2)
-    supplier_id, registered = c.suppliers[category]
-    data = RequestInput(
+    data = demo_request(
+        c.categories,
+        c.suppliers,
         client_id=client_id,
         need_id=need_id,
-        category_id=c.categories[category],
+        category=category,
         amount_cents=amount,
-        gst_cents=(amount + 5) // 11 if registered else 0,
-        supplier_id=supplier_id,
-        purpose=CATEGORIES[category][0],
-        no_other_channel="No other program covers this in time",
         needed_by=day + timedelta(days=c.rng.randint(5, 25)),
     )
     at = moment(day, 9)

@@ -394,8 +394,7 @@ def _check_reversals(session: Session, check: _BookCheck, reversals: list[tuple[
 
 
 def summarize(findings: list[Finding]) -> str:
-    return (
-        "Ledger verified: no findings."
-        if not findings
-        else f"Ledger has {len(findings)} finding(s)."
-    )
+    """The one-line verdict the CLI and the generator print."""
+    if not findings:
+        return "Ledger verified: no findings."
+    return f"Ledger has {len(findings)} finding(s)."

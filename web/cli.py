@@ -20,7 +20,7 @@ from approvals.demo import LOGINS as DEMO_LOGINS
 from approvals.demo import database_is_empty, load_demo
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
-from ledger.verify import verify
+from ledger.verify import summarize, verify
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
 from web import create_app, session_factory
 
@@ -68,7 +68,7 @@ def ledger_verify(book: str | None) -> None:
     with session_factory(current_app)() as session:
         findings = verify(session, book)
     if not findings:
-        click.echo("Ledger verified: no findings.")
+        click.echo(summarize(findings))
         return
     for finding in findings:
         click.echo(str(finding))

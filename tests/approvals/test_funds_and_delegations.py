@@ -202,3 +202,21 @@ def test_a_revoked_delegation_no_longer_lets_the_delegate_decide(desk: Desk) -> 
     request_id = desk.submitted()
     with pytest.raises(NotFoundError):  # tl2 cannot even see NGO1's request without the delegation
         desk.act("tl2", request_id, A.APPROVE)
+
+
+def test_finance_records_a_gst_refund_from_the_tax_office(world: World) -> None:
+    from approvals.funds import receive_gst_refund
+
+    def refund(who: str) -> object:
+        return as_(
+            world,
+            who,
+            lambda s, a: receive_gst_refund(
+                s, a, amount_cents=4_000, on=DAY, memo="BAS Q1 refund", key=None, now=world.now
+            ),
+        )
+
+    refund("fin")
+    assert (posted(world, "bank"), posted(world, "gst_receivable")) == (4_000, -4_000)
+    with pytest.raises(NotAllowedError):
+        refund("pm")
