@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,8 +107,12 @@ def _validate(c: Context, payment: PaymentInput, supplier: Supplier | None) -> N
         )
         if problem:
             problems["gst_cents"] = problem
-    if not isinstance(payment.paid_on, date) or payment.paid_on > c.today:
-        problems["paid_on"] = "The date it was paid, today or earlier."
+    raised_on = c.request.created_at.astimezone(ZoneInfo(c.consortium.timezone)).date()
+    if not isinstance(payment.paid_on, date) or not raised_on <= payment.paid_on <= c.today:
+        problems["paid_on"] = (
+            "The date it was paid: today or earlier, "
+            f"not before the request was raised ({raised_on:%d/%m/%Y})."
+        )
     if supplier is None:
         problems["supplier_id"] = "Set the request's supplier before paying it."
     if problems:

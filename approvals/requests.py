@@ -7,7 +7,7 @@ handlers in ``approvals.approving`` and ``approvals.payments``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from approvals.states import Action, RequestState
 
 S = RequestState
 MAX_PURPOSE, MAX_WHY, MAX_REASON = 500, 1000, 1000
+MAX_NEEDED_AHEAD_DAYS = 366
 COUNTED_STATES = ("pending", "info_requested", "approved", "part_paid", "paid")
 
 
@@ -81,7 +82,7 @@ def create_request(
         organisation_id=client.organisation_id,
         doing="request funds for this client",
     )
-    _check_input(session, actor, client, data)
+    _check_input(session, actor, client, data, today=actor_today(session, actor, now))
     consortium = session.execute(
         select(Consortium).where(Consortium.id == actor.consortium_id).with_for_update()
     ).scalar_one()  # numbers requests one at a time
@@ -126,7 +127,17 @@ def create_request(
     return request
 
 
-def _check_input(session: Session, actor: Actor, client: Client, data: RequestInput) -> None:
+def actor_today(session: Session, actor: Actor, now: datetime) -> date:
+    """The calendar day in the actor's consortium: deadlines are local days."""
+    zone = session.execute(
+        select(Consortium.timezone).where(Consortium.id == actor.consortium_id)
+    ).scalar_one()
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def _check_input(
+    session: Session, actor: Actor, client: Client, data: RequestInput, *, today: date
+) -> None:
     problems: dict[str, str] = {}
     need = session.get(Need, data.need_id)
     if need is None or need.client_id != client.id:
@@ -169,6 +180,8 @@ def _check_input(session: Session, actor: Actor, client: Client, data: RequestIn
         )
     if not isinstance(data.needed_by, date) or isinstance(data.needed_by, datetime):
         problems["needed_by"] = "Give the date it is needed by."
+    elif not today <= data.needed_by <= today + timedelta(days=MAX_NEEDED_AHEAD_DAYS):
+        problems["needed_by"] = "The date it is needed by: from today, within a year."
     if problems:
         raise InvalidInputError(
             "The request was not saved: " + " ".join(problems.values()), fields=problems

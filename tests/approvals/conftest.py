@@ -153,6 +153,7 @@ class Desk:
         gst: int = 0,
         category: str = "groceries",
         needed_by: date = date(2026, 12, 1),
+        at: datetime | None = None,
     ) -> int:
         data = RequestInput(
             client_id=self.client_id,
@@ -165,7 +166,8 @@ class Desk:
             no_other_channel="Centrelink payment delayed",
             needed_by=needed_by,
         )
-        return as_(self.world, who, lambda s, a: create_request(s, a, data, now=self.world.now).id)  # type: ignore[arg-type]
+        when = at or self.world.now
+        return as_(self.world, who, lambda s, a: create_request(s, a, data, now=when).id)  # type: ignore[arg-type]
 
     def act(
         self,

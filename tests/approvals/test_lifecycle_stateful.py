@@ -75,7 +75,7 @@ FINANCE = ("fin", "finmgr")
 CANCELLERS = ("pm", "fin")
 ENVELOPE, CLIENT = "org:NGO1", "client:C-0001"
 TOLERANCE_BP, TOLERANCE_MIN, DRAFT_ARCHIVE_DAYS, CLIENT_CAP = 500, 2_000, 90, 500_000
-NEEDED_BY = (date(2026, 12, 1), date(2027, 1, 20))
+NEEDED_IN_DAYS = (11, 61)  # from the day the request is raised
 MAX_REQUESTS = 7
 CATEGORIES = ("groceries", "bond", "furniture")
 
@@ -248,7 +248,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for amount in amounts[:count]:
             who = data.draw(st.sampled_from(REQUESTERS), label="requester")
             category = data.draw(st.sampled_from(CATEGORIES), label="category")
-            self.create(who, amount, data.draw(st.booleans()), category, NEEDED_BY[0])
+            self.create(who, amount, data.draw(st.booleans()), category, NEEDED_IN_DAYS[0])
         for rid in sorted(self.model):
             self._act(self.model[rid].requester, rid, A.SUBMIT, OK)
             if data.draw(st.booleans(), label="approve it through its chain"):
@@ -272,9 +272,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         amount=st.integers(1_000, 120_000),
         with_gst=st.booleans(),
         category=st.sampled_from(CATEGORIES),
-        needed_by=st.sampled_from(NEEDED_BY),
+        needed_in=st.sampled_from(NEEDED_IN_DAYS),
     )
-    def create(self, who: str, amount: int, with_gst: bool, category: str, needed_by: date) -> None:
+    def create(self, who: str, amount: int, with_gst: bool, category: str, needed_in: int) -> None:
+        needed_by = self._today() + timedelta(days=needed_in)
         gst = gst_in_inclusive(amount) if with_gst else 0
         data = RequestInput(
             client_id=self.desk.client_id,
@@ -474,9 +475,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         else:
             self.invoices += 1
             invoice = f"INV-{self.invoices}"
-        payment = PaymentInput(
-            invoice, inc, gst, self._today() - timedelta(days=1), kind == "final"
-        )
+        payment = PaymentInput(invoice, inc, gst, self._today(), kind == "final")
         _current, decided, _last = self._approvers(rid)
         expect = self._expect(who, rid, A.PAY)
         if expect is None:

@@ -23,7 +23,7 @@ def approved(desk: Desk, amount: int, gst: int = 0) -> int:
 def paying(
     invoice: str, inc: int, gst: int = 0, final: bool = False, on: date | None = None
 ) -> PaymentInput:
-    return PaymentInput(invoice, inc, gst, on or date(2026, 11, 19), final)
+    return PaymentInput(invoice, inc, gst, on or date(2026, 11, 20), final)
 
 
 def balances(desk: Desk) -> dict[str, int]:
@@ -160,7 +160,7 @@ def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk
             a,
             payment_id,
             amount_cents=3_000,
-            received_on=date(2026, 11, 19),
+            received_on=date(2026, 11, 20),
             reference="CN-55",
             now=desk.world.now,
         ),
@@ -179,7 +179,7 @@ def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk
                 a,
                 payment_id,
                 amount_cents=5_001,
-                received_on=date(2026, 11, 19),
+                received_on=date(2026, 11, 20),
                 reference="CN-56",
                 now=desk.world.now,
             ),
@@ -193,7 +193,7 @@ def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk
                 a,
                 payment_id,
                 amount_cents=1,
-                received_on=date(2026, 11, 19),
+                received_on=date(2026, 11, 20),
                 reference="CN-57",
                 now=desk.world.now,
             ),

@@ -131,7 +131,7 @@ def test_drafts_left_alone_are_archived(desk: Desk) -> None:
 def test_expiry_is_the_end_of_a_sydney_day_across_daylight_saving(
     desk: Desk, approved_on: datetime, needed_by: date, expected_utc: datetime
 ) -> None:
-    request_id = desk.new(needed_by=needed_by)
+    request_id = desk.new(needed_by=needed_by, at=approved_on)
     desk.act("sf1", request_id, A.SUBMIT, at=approved_on)
     desk.act("tl1", request_id, A.APPROVE, at=approved_on)
     with desk.world.factory() as session:
@@ -144,7 +144,7 @@ def test_a_part_paid_request_past_its_expiry_is_closed_and_its_remainder_release
     from approvals.payments import PaymentInput
 
     request_id = approved(desk, amount=20_000)
-    desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-T1", 5_000, 0, date(2026, 11, 19)))
+    desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-T1", 5_000, 0, date(2026, 11, 20)))
     with desk.world.factory() as session:
         expires_at = session.get_one(FundRequest, request_id).expires_at
     assert expires_at is not None
