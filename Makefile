@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# Plain http on the loopback address: the cookies cannot be marked Secure there.
 demo: $(STAMP)
 	$(BIN)/flexpool db upgrade
 	$(BIN)/flexpool demo --keep-existing
+	FLEXPOOL_SECURE_COOKIES=0 $(BIN)/flexpool serve --host 127.0.0.1 --port 5000
 
 test: lint typecheck imports pytest
 

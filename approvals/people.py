@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.actors import Actor
-from approvals.errors import DuplicateError, InvalidInputError, NotFoundError
-from approvals.models import Membership, Organisation, Role, User
+from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
+from approvals.models import AuditEvent, Membership, Organisation, Role, User
 
 _HASHER = PasswordHasher()
 # Hashing this once means an unknown e-mail costs the same time as a wrong password.
@@ -181,3 +181,56 @@ def grant_role(
         valid_from=valid_from.isoformat(),
     )
     return membership
+
+
+def belongs_to(session: Session, consortium_id: int, user_id: int) -> bool:
+    """Whether a user works in a consortium: holds a role there (any dates) or was created there."""
+    member = session.execute(
+        select(Membership.id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user_id, Organisation.consortium_id == consortium_id)
+        .limit(1)
+    ).first()
+    if member is not None:
+        return True
+    created = session.execute(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.consortium_id == consortium_id,
+            AuditEvent.action == "user.created",
+            AuditEvent.subject_type == "user",
+            AuditEvent.subject_id == user_id,
+        )
+        .limit(1)
+    ).first()
+    return created is not None
+
+
+def set_user_active(
+    session: Session, actor: Actor, user_id: int, active: bool, *, now: datetime
+) -> User:
+    """Deactivate an account (it can no longer sign in, and its sessions end) or reactivate it.
+
+    Users are never deleted: requests, decisions and the audit trail keep pointing at them.
+    """
+    actor.require_lead(Role.ADMIN, doing="deactivate or reactivate users")
+    user = session.get(User, user_id)
+    if user is None or not belongs_to(session, actor.consortium_id, user_id):
+        raise NotFoundError("There is no such user.")
+    if user.id == actor.user_id and not active:
+        raise NotAllowedError("You cannot deactivate your own account.")
+    if user.active == active:
+        return user
+    user.active = active
+    session.flush()
+    audit.record(
+        session,
+        consortium_id=actor.consortium_id,
+        actor_id=actor.user_id,
+        action="user.reactivated" if active else "user.deactivated",
+        subject_type="user",
+        subject_id=user.id,
+        now=now,
+        email=user.email,
+    )
+    return user

@@ -1,9 +1,10 @@
 """The one function that moves a fund request between states (DESIGN §3.2).
 
-``transition`` checks, in this order: the transition table, who may act (role, scope, the step's
-resolved approvers and delegations), segregation of duties, and funds; then it writes the
-decision, the audit event and the inbox, and on final approval reserves the money in the same
-database transaction. It flushes and never commits.
+``transition`` checks, in this order: that the actor may see the request and holds a role that
+ever takes this action (so a stranger learns nothing about its state), the transition table, who
+may act now (the step's resolved approvers and delegations), segregation of duties, and funds;
+then it writes the decision, the audit event and the inbox, and on final approval reserves the
+money in the same database transaction. It flushes and never commits.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from approvals.chain import delegators_for
 from approvals.errors import (
     InvalidInputError,
     InvalidTransitionError,
+    NotAllowedError,
     NotFoundError,
 )
 from approvals.models import (
     Consortium,
     Decision,
     FundRequest,
+    Role,
 )
 from approvals.notify import notify
-from approvals.payments import PaymentInput
+from approvals.payments import FINANCE, PaymentInput
 from approvals.requests import MAX_REASON, Context, can_see, current_approvers, request_label
 from approvals.states import Action, RequestState, targets
 
@@ -52,6 +55,7 @@ def transition(
     ).scalar()
     if request is None or not can_see(actor, request, _deciders_now(session, actor, request, now)):
         raise NotFoundError("There is no such request.")
+    require_part(actor, action, request)
     state = RequestState(request.state)
     possible = targets(state, action)
     handler = _HANDLERS.get(action)
@@ -116,6 +120,37 @@ def transition(
             now=now,
         )
     return request
+
+
+STAFF_ACTIONS = frozenset({Action.SUBMIT, Action.RESUBMIT, Action.RESPOND, Action.WITHDRAW})
+DECISIONS = frozenset({Action.APPROVE, Action.REJECT, Action.REQUEST_INFO, Action.SEND_BACK})
+LEAD_DECIDERS = (Role.PM, Role.FIN_MGR, Role.CEO)
+
+
+def require_part(actor: Actor, action: Action, request: FundRequest) -> None:
+    """Refuse (403) anyone whose roles never take ``action`` on this request, whatever its state.
+
+    The finer checks (which step, SoD, the requester) come later; this one runs first so the
+    answer to an outsider does not depend on the request's state.
+    """
+    org = request.organisation_id
+    staff = actor.has(Role.SF, org) or actor.has(Role.TL, org)
+    if action in STAFF_ACTIONS:
+        allowed = staff or (action is Action.WITHDRAW and actor.system)
+    elif action in DECISIONS:
+        allowed = actor.has(Role.TL) or any(actor.has_lead(role) for role in LEAD_DECIDERS)
+    elif action is Action.CANCEL:
+        allowed = actor.has_lead(Role.PM) or actor.has_lead(Role.FIN)
+    elif action is Action.PAY:
+        allowed = any(actor.has_lead(role) for role in FINANCE)
+    elif action is Action.CLOSE:
+        allowed = actor.system or any(actor.has_lead(role) for role in FINANCE)
+    else:  # EXPIRE
+        allowed = actor.system
+        if not allowed:
+            raise NotAllowedError("Approvals expire by themselves; cancel it instead.")
+    if not allowed:
+        raise NotAllowedError(f"Your role does not {action.value.replace('_', ' ')} requests.")
 
 
 def _deciders_now(session: Session, actor: Actor, request: FundRequest, now: datetime) -> set[int]:

@@ -106,8 +106,22 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Straight to the driver: this runs before every transaction, reads included.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs before every transaction, reads included, unless
+        # the engine was made by ``read_only`` (WAL readers then never wait for the writer).
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+READ_ONLY_OPTION = "flexpool_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for sessions that only read: on SQLite they take no write lock.
+
+    A web request reads through one of these while its writes run in their own short
+    transactions; with ``BEGIN IMMEDIATE`` on both, the request would wait on itself.
+    """
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,23 +7,47 @@ from typing import Any
 from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, read_only
 from web.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__, instance_relative_config=True)
-    app.config["FLEXPOOL"] = config
-    app.config["TESTING"] = config.testing
+    app.config.update(
+        FLEXPOOL=config,
+        TESTING=config.testing,
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=config.secure_cookies,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+    )
     engine = make_engine(config.database_url)
     app.extensions["flexpool.engine"] = engine
     app.extensions["flexpool.sessions"] = make_session_factory(engine)
+    app.extensions["flexpool.reads"] = make_session_factory(read_only(engine))
     app.teardown_appcontext(_close_session)
 
+    from web import auth, errors, logs, security
+    from web.api import blueprint as api
     from web.health import blueprint as health
+    from web.pages import register as register_pages
 
+    logs.init_app(app, config.log_level)
+    security.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(health)
+    app.register_blueprint(auth.blueprint)
+    register_pages(app)
+    app.register_blueprint(api)
+    security.csrf.exempt(api)  # bearer tokens only: no ambient credentials to forge
     return app
 
 
@@ -33,11 +57,11 @@ def session_factory(app: Flask) -> sessionmaker[Session]:
 
 
 def db_session() -> Session:
-    """The request's one session; closed (and rolled back if uncommitted) when the request ends."""
+    """The request's reading session, closed when the request ends; writes use ``as_actor``."""
     from flask import current_app
 
     if "db_session" not in g:
-        g.db_session = session_factory(current_app)()
+        g.db_session = current_app.extensions["flexpool.reads"]()
     session: Session = g.db_session
     return session
 

@@ -152,3 +152,33 @@ def demo(keep_existing: bool) -> None:
     click.echo(f"ledger verify: {verdict}")
     if findings:
         sys.exit(1)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app with gunicorn (the scheduler is its own process)."""
+    from web.server import run
+
+    click.echo(f"flexpool is at http://{host}:{port}/  (Ctrl-C stops it)")
+    run(host=host, port=port, workers=workers, threads=threads)
+
+
+@main.group()
+def mail() -> None:
+    """E-mail of inbox notifications (needs FLEXPOOL_SMTP_HOST)."""
+
+
+@mail.command("send")
+@with_appcontext
+def mail_send() -> None:
+    """Send the notifications waiting for e-mail now."""
+    from web.mail import send_pending
+
+    config = current_app.config["FLEXPOOL"]
+    if not config.smtp_host:
+        raise click.ClickException("E-mail is off: set FLEXPOOL_SMTP_HOST (and _PORT, _MAIL_FROM).")
+    click.echo(f"Sent {send_pending(session_factory(current_app), config)} e-mail(s).")

@@ -23,8 +23,10 @@ from approvals.models.requests import (
     RequestStep,
     StepApprover,
 )
+from approvals.models.tokens import ApiToken, IdempotentRequest
 
 __all__ = [
+    "ApiToken",
     "ApprovalPolicy",
     "Attachment",
     "AuditEvent",
@@ -38,6 +40,7 @@ __all__ = [
     "Decision",
     "Delegation",
     "FundRequest",
+    "IdempotentRequest",
     "Membership",
     "Need",
     "NeedDomain",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base, BigId, UTCDateTime
@@ -43,7 +43,15 @@ class AuditHead(Base):
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_inbox", "user_id", "read_at", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_inbox", "user_id", "read_at", "id"),
+        Index(
+            "ix_notifications_unmailed",
+            "created_at",
+            sqlite_where=text("emailed_at IS NULL"),
+            postgresql_where=text("emailed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -52,3 +60,5 @@ class Notification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("fund_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the mailer claimed it (set before sending: e-mail goes at most once).
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

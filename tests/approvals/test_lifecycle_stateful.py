@@ -77,6 +77,24 @@ ENVELOPE, CLIENT = "org:NGO1", "client:C-0001"
 TOLERANCE_BP, TOLERANCE_MIN, DRAFT_ARCHIVE_DAYS, CLIENT_CAP = 500, 2_000, 90, 500_000
 NEEDED_IN_DAYS = (11, 61)  # from the day the request is raised
 MAX_REQUESTS = 7
+# Whose roles ever take each action on an NGO1 request (checked before the state).
+_STAFF = frozenset({"sf1", "sf1b", "tl1"})
+_DECIDERS = frozenset({"tl1", "tl2", "pm", "finmgr", "ceo"})
+_FINANCE = frozenset({"fin", "finmgr"})
+TAKES_PART: dict[Action, frozenset[str]] = {
+    Action.SUBMIT: _STAFF,
+    Action.RESUBMIT: _STAFF,
+    Action.RESPOND: _STAFF,
+    Action.WITHDRAW: _STAFF,
+    Action.APPROVE: _DECIDERS,
+    Action.REJECT: _DECIDERS,
+    Action.REQUEST_INFO: _DECIDERS,
+    Action.SEND_BACK: _DECIDERS,
+    Action.CANCEL: frozenset({"pm", "fin"}),
+    Action.PAY: _FINANCE,
+    Action.CLOSE: _FINANCE,
+    Action.EXPIRE: frozenset(),
+}
 CATEGORIES = ("groceries", "bond", "furniture")
 
 SETTINGS = settings(
@@ -207,6 +225,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         """The refusal every action shares: unseen, or not allowed from this state."""
         if who in OTHER_NGO:
             return NotFoundError
+        if who not in TAKES_PART[action]:
+            return NotAllowedError
         if (self.model[rid].state, action) not in TRANSITIONS:
             return InvalidTransitionError
         return None

@@ -6,7 +6,9 @@ from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from approvals.actors import Actor, load_actor
 from approvals.audit import verify_trail
 from approvals.clients import add_need, change_status, clients_of, enrol_client, get_client
 from approvals.errors import (
@@ -17,10 +19,16 @@ from approvals.errors import (
     NotFoundError,
 )
 from approvals.models import AuditEvent, ClientStatus, Role
-from approvals.people import authenticate, change_password, create_user, grant_role
+from approvals.people import (
+    authenticate,
+    change_password,
+    create_user,
+    grant_role,
+    set_user_active,
+)
 from approvals.setup import add_partner
 from ledger.queries import get_balance, trial_balance
-from tests.approvals.conftest import PASSWORD, World, as_, user_of
+from tests.approvals.conftest import PASSWORD, World, as_, build_world, user_of
 
 T = TypeVar("T")
 
@@ -285,3 +293,80 @@ def test_a_partner_needs_a_valid_code_and_abn(world: World) -> None:
             "admin",
             lambda s, a: add_partner(s, a, code="NGO1", name="Again", abn=None, now=world.now),
         )  # type: ignore[arg-type]
+
+
+def test_an_admin_deactivates_and_reactivates_a_user_with_an_audit_record(world: World) -> None:
+    def deactivate(s: Session, a: Actor) -> None:
+        set_user_active(s, a, world.users["sf1"], False, now=world.now)
+
+    as_(world, "admin", deactivate)
+    with world.factory() as session:
+        assert authenticate(session, email=f"sf1@{world.code}.test", password=PASSWORD) is None
+        with pytest.raises(NotAllowedError, match="not active"):
+            load_actor(
+                session,
+                user_id=world.users["sf1"],
+                consortium_id=world.consortium_id,
+                today=world.today,
+            )
+    as_(world, "admin", deactivate)  # already inactive: nothing changes, nothing is recorded
+    as_(world, "admin", lambda s, a: set_user_active(s, a, world.users["sf1"], True, now=world.now))
+    with world.factory() as session:
+        assert authenticate(session, email=f"sf1@{world.code}.test", password=PASSWORD)
+        actions = (
+            session.execute(
+                select(AuditEvent.action)
+                .where(
+                    AuditEvent.consortium_id == world.consortium_id,
+                    AuditEvent.subject_type == "user",
+                    AuditEvent.subject_id == world.users["sf1"],
+                    AuditEvent.action.in_(["user.deactivated", "user.reactivated"]),
+                )
+                .order_by(AuditEvent.sequence)
+            )
+            .scalars()
+            .all()
+        )
+        assert actions == ["user.deactivated", "user.reactivated"]
+        assert verify_trail(session, world.consortium_id) == []
+
+
+def test_only_an_admin_deactivates_users_of_their_own_consortium_and_never_themselves(
+    world: World,
+) -> None:
+    with pytest.raises(NotAllowedError):
+        as_(
+            world,
+            "pm",
+            lambda s, a: set_user_active(s, a, world.users["sf1"], False, now=world.now),
+        )
+    with pytest.raises(NotAllowedError, match="your own"):
+        as_(
+            world,
+            "admin",
+            lambda s, a: set_user_active(s, a, world.users["admin"], False, now=world.now),
+        )
+    other = build_world(world.factory, world.now)
+    with pytest.raises(NotFoundError):
+        as_(
+            world,
+            "admin",
+            lambda s, a: set_user_active(s, a, other.users["sf1"], False, now=world.now),
+        )
+    fresh = as_(
+        world,
+        "admin",
+        lambda s, a: (
+            create_user(
+                s,
+                a,
+                email=f"new@{world.code}.test",
+                display_name="New",
+                password=PASSWORD,
+                now=world.now,
+            ).id
+        ),
+    )  # no role yet, but created here: still this consortium's to manage
+    as_(world, "admin", lambda s, a: set_user_active(s, a, fresh, False, now=world.now))
+    with world.factory() as session:
+        assert user_of(session, other, "sf1").active

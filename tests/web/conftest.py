@@ -1,0 +1,153 @@
+"""The web app over the demo consortium, and a client that signs in as any demo login.
+
+The demo (a year of history) is loaded once per database: SQLite tests get a copy of a loaded
+file; PostgreSQL tests share one database loaded once, so they create what they change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
+
+from approvals.demo import LOGINS, PASSWORD, load_demo
+from ledger.db import make_engine, make_session_factory
+from migrations import upgrade
+from tests.conftest import postgres_url
+from web import create_app
+from web.config import Config
+from web.security import limiter
+
+TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def _load(url: str) -> str:
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+        load_demo(make_session_factory(engine), today=today)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("web") / "demo.db"
+    _load(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgres() -> Iterator[str]:
+    """A database of its own beside the test database (one per test process), demo loaded once."""
+    url = make_url(postgres_url())
+    name = f"{url.database}_web_{os.getpid()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    drop()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _load(url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        drop()
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def web_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("demo_postgres"))
+    path = tmp_path / "demo.db"
+    shutil.copy(request.getfixturevalue("demo_sqlite"), path)
+    return f"sqlite:///{path}"
+
+
+def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
+    settings: dict[str, Any] = {
+        "database_url": url,
+        "secret_key": "test-secret-key-not-for-production",
+        "testing": True,
+        "secure_cookies": False,
+        "login_limit": "10000 per minute",
+        "attachments_dir": str(tmp_path / "attachments"),
+    }
+    settings.update(overrides)
+    app = create_app(Config(**settings))
+    limiter.reset()
+    return app
+
+
+@pytest.fixture
+def app(web_db: str, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(web_db, tmp_path)
+    yield app
+    app.extensions["flexpool.engine"].dispose()
+
+
+class Client:
+    """A browser-like test client: keeps the CSRF token from the last page it read."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.token = ""
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        response = self.client.get(url, **kwargs)
+        found = (
+            TOKEN.search(response.get_data(as_text=True))
+            if response.mimetype == "text/html"
+            else None
+        )
+        if found:
+            self.token = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> TestResponse:
+        if not self.token:
+            self.get("/login")
+        form = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(url, data=form, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
+        self.get("/login")
+        response = self.post("/login", {"email": email, "password": password})
+        self.get("/")
+        return response
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    """``login("sf@ngo1.demo")`` gives a client signed in as that demo user."""
+
+    def sign_in(email: str) -> Client:
+        assert email in LOGINS
+        signed = Client(app.test_client())
+        response = signed.login(email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return signed
+
+    return sign_in

@@ -1,0 +1,295 @@
+"""Clients, their needs, and fund requests with every action of their life (DESIGN §3.2).
+
+Scope is the services' own: ``approvals.clients`` decides who sees a client (and audits the
+read), ``approvals.requests.can_see`` who sees a request. Anything out of scope is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from approvals.actors import Actor
+from approvals.clients import clients_of, get_client
+from approvals.errors import InvalidInputError, NotFoundError
+from approvals.models import FundRequest, Need, Role
+from approvals.payments import PaymentInput
+from approvals.queries import visible_requests
+from approvals.requests import (
+    RequestInput,
+    can_see,
+    create_request,
+    current_approvers,
+    request_label,
+)
+from approvals.states import Action, RequestState
+from approvals.transitions import require_part, transition
+from web.api.core import int_cursor, page, read, renamed, route, str_cursor, write
+from web.api.schemas import (
+    ApproveSchema,
+    ClientSchema,
+    DecisionSchema,
+    NeedSchema,
+    NewPaymentSchema,
+    NewRequestSchema,
+    PageArgs,
+    RequestListArgs,
+    RequestSchema,
+    page_of,
+)
+from web.auth import now
+
+REQUEST_FIELDS = {"amount_cents": "amount", "gst_cents": "gst"}
+PAYMENT_FIELDS = {"inc_gst_cents": "inc_gst", "gst_cents": "gst"}
+
+
+@route(
+    "/clients",
+    "GET",
+    endpoint="clients",
+    tag="clients",
+    query=PageArgs,
+    summary="The clients I may see, by code.",
+    response=page_of(ClientSchema),
+)
+def clients() -> Response:
+    def work(session: Session, who: Actor, args: dict[str, Any]) -> dict[str, Any]:
+        after = str_cursor(args)
+        mine = [c for c in clients_of(session, who) if after is None or c.code > after]
+        return page(mine[: args["limit"] + 1], args["limit"], lambda c: c.code, ClientSchema)
+
+    return read(work, PageArgs)
+
+
+@route(
+    "/clients/<int:client_id>",
+    "GET",
+    endpoint="client",
+    tag="clients",
+    summary="One client (the read is audited).",
+    response=ClientSchema,
+)
+def client(client_id: int) -> Response:
+    def work(session: Session, who: Actor, _: dict[str, Any]) -> dict[str, Any]:
+        dumped: dict[str, Any] = ClientSchema().dump(
+            get_client(session, who, client_id, now=now(), why="api")
+        )
+        return dumped
+
+    return read(work)
+
+
+@route(
+    "/clients/<int:client_id>/needs",
+    "GET",
+    endpoint="client_needs",
+    tag="clients",
+    summary="A client's Action Plan needs.",
+    query=PageArgs,
+    response=page_of(NeedSchema),
+)
+def client_needs(client_id: int) -> Response:
+    def work(session: Session, who: Actor, args: dict[str, Any]) -> dict[str, Any]:
+        found = get_client(session, who, client_id, now=now(), why="api needs")
+        query = select(Need).where(Need.client_id == found.id)
+        after = int_cursor(args)
+        if after is not None:
+            query = query.where(Need.id > after)
+        rows = session.execute(query.order_by(Need.id).limit(args["limit"] + 1)).scalars().all()
+        return page(rows, args["limit"], lambda n: n.id, NeedSchema)
+
+    return read(work, PageArgs)
+
+
+def dump_request(request: FundRequest) -> dict[str, Any]:
+    dumped: dict[str, Any] = RequestSchema().dump(request)
+    dumped["label"] = request_label(request)
+    return dumped
+
+
+@route(
+    "/requests",
+    "GET",
+    endpoint="requests",
+    tag="requests",
+    query=RequestListArgs,
+    summary="Fund requests I may see, newest first; filter by state or client.",
+    response=page_of(RequestSchema),
+)
+def requests() -> Response:
+    def work(session: Session, who: Actor, args: dict[str, Any]) -> dict[str, Any]:
+        query = visible_requests(who)
+        if "state" in args:
+            query = query.where(FundRequest.state == args["state"])
+        if "client" in args:
+            query = query.where(FundRequest.client_id == args["client"])
+        before = int_cursor(args)
+        if before is not None:
+            query = query.where(FundRequest.id < before)
+        limit = args["limit"]
+        rows = session.execute(query.order_by(FundRequest.id.desc()).limit(limit + 1))
+        found = rows.scalars().all()
+        result = page(found, limit, lambda r: r.id, RequestSchema)
+        for item, request in zip(result["items"], found, strict=False):
+            item["label"] = request_label(request)
+        return result
+
+    return read(work, RequestListArgs)
+
+
+@route(
+    "/requests",
+    "POST",
+    endpoint="create_request",
+    tag="requests",
+    body=NewRequestSchema,
+    summary="A draft request for one of my NGO's clients.",
+    response=RequestSchema,
+    status=201,
+)
+def new_request() -> Response:
+    def work(session: Session, who: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        draft = RequestInput(
+            client_id=data["client_id"],
+            need_id=data["need_id"],
+            category_id=data["category_id"],
+            amount_cents=data["amount"],
+            gst_cents=data["gst"],
+            supplier_id=data["supplier_id"],
+            purpose=data["purpose"],
+            no_other_channel=data["no_other_channel"],
+            needed_by=data["needed_by"],
+        )
+        try:
+            return dump_request(create_request(session, who, draft, now=now()))
+        except InvalidInputError as error:
+            raise renamed(error, REQUEST_FIELDS) from error
+
+    return write(
+        work,
+        NewRequestSchema,
+        guard=lambda _, who: who.require(Role.SF, Role.TL, doing="request funds"),
+    )
+
+
+def _part_in(request_id: int, action: Action) -> Callable[[Session, Actor], None]:
+    """Scope (404) and role (403) before the body: see ``approvals.transitions.require_part``."""
+
+    def guard(session: Session, who: Actor) -> None:
+        require_part(who, action, find_request(session, who, request_id))
+
+    return guard
+
+
+def find_request(session: Session, who: Actor, request_id: int) -> FundRequest:
+    found = session.get(FundRequest, request_id)
+    if found is None or not can_see(who, found, current_approvers(session, found)):
+        raise NotFoundError("There is no such request.")
+    return found
+
+
+@route(
+    "/requests/<int:request_id>",
+    "GET",
+    endpoint="request",
+    tag="requests",
+    summary="One request.",
+    response=RequestSchema,
+)
+def request_detail(request_id: int) -> Response:
+    def work(session: Session, who: Actor, _: dict[str, Any]) -> dict[str, Any]:
+        return dump_request(find_request(session, who, request_id))
+
+    return read(work)
+
+
+def _act(
+    action: Action, request_id: int, data: dict[str, Any], session: Session, who: Actor
+) -> dict[str, Any]:
+    if action is Action.SUBMIT:
+        current = session.get(FundRequest, request_id)
+        if current is not None and current.state == RequestState.RETURNED.value:
+            action = Action.RESUBMIT  # submitting a returned request starts a new round
+    try:
+        moved = transition(
+            session,
+            who,
+            request_id,
+            action,
+            now=now(),
+            reason=data.get("reason"),
+            amount_cents=data.get("amount"),
+            override_reason=data.get("override_reason"),
+        )
+    except InvalidInputError as error:
+        raise renamed(error, REQUEST_FIELDS) from error
+    return dump_request(moved)
+
+
+ACTIONS: dict[str, tuple[Action, str]] = {
+    "submit": (Action.SUBMIT, "Submit a draft (or resubmit a returned request)."),
+    "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount."),
+    "reject": (Action.REJECT, "Reject, with a reason."),
+    "request-info": (Action.REQUEST_INFO, "Ask the requester for more information."),
+    "respond": (Action.RESPOND, "Answer a request for information."),
+    "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason."),
+    "withdraw": (Action.WITHDRAW, "Withdraw (the requester or their Team Leader)."),
+    "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds (PM, FIN)."),
+}
+
+
+def _action_view(name: str, action: Action) -> Callable[[int], Response]:
+    def view(request_id: int) -> Response:
+        schema = ApproveSchema if action is Action.APPROVE else DecisionSchema
+
+        def work(session: Session, who: Actor, data: dict[str, Any]) -> dict[str, Any]:
+            return _act(action, request_id, data, session, who)
+
+        return write(work, schema, 200, guard=_part_in(request_id, action))
+
+    view.__name__ = f"request_{name.replace('-', '_')}"
+    return view
+
+
+for _name, (_action, _summary) in ACTIONS.items():
+    route(
+        f"/requests/<int:request_id>/{_name}",
+        "POST",
+        endpoint=f"request_{_name.replace('-', '_')}",
+        summary=_summary,
+        tag="requests",
+        body=ApproveSchema if _action is Action.APPROVE else DecisionSchema,
+        response=RequestSchema,
+    )(_action_view(_name, _action))
+
+
+@route(
+    "/requests/<int:request_id>/payments",
+    "POST",
+    endpoint="request_pay",
+    tag="requests",
+    summary="Record a payment to the supplier (FIN, FIN_MGR; not who requested or approved).",
+    body=NewPaymentSchema,
+    response=RequestSchema,
+    status=201,
+)
+def pay(request_id: int) -> Response:
+    def work(session: Session, who: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        payment = PaymentInput(
+            invoice_number=data["invoice_number"],
+            inc_gst_cents=data["inc_gst"],
+            gst_cents=data["gst"],
+            paid_on=data["paid_on"],
+            final=data["final"],
+        )
+        try:
+            moved = transition(session, who, request_id, Action.PAY, now=now(), payment=payment)
+        except InvalidInputError as error:
+            raise renamed(error, PAYMENT_FIELDS) from error
+        return dump_request(moved)
+
+    return write(work, NewPaymentSchema, guard=_part_in(request_id, Action.PAY))

@@ -1,0 +1,240 @@
+"""Signing in and out, the signed-in person as an :class:`Actor`, and units of work as them.
+
+The session cookie carries ``user:consortium:stamp`` where the stamp is derived from the password
+hash: changing the password (or an admin deactivating the account) ends every other session.
+Login is throttled per account and per address (Flask-Limiter) and never says which half was
+wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from approvals import audit
+from approvals.actors import Actor, load_actor
+from approvals.errors import InvalidInputError, NotAllowedError
+from approvals.models import Consortium, Membership, Organisation, User
+from approvals.people import authenticate, change_password
+from ledger.db import run_in_transaction
+from web import db_session, session_factory
+from web.mail import send_soon
+from web.security import limiter
+
+T = TypeVar("T")
+blueprint = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+
+@dataclass
+class SignedIn(UserMixin):  # type: ignore[misc]
+    user_id: int
+    consortium_id: int
+    email: str
+    display_name: str
+    stamp: str
+
+    def get_id(self) -> str:
+        return f"{self.user_id}:{self.consortium_id}:{self.stamp}"
+
+
+def _stamp(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def consortium_of(session: Session, user_id: int) -> int | None:
+    """The consortium a person works in (the first, should they ever hold roles in two)."""
+    return session.execute(
+        select(Organisation.consortium_id)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Organisation.consortium_id)
+        .limit(1)
+    ).scalar()
+
+
+@login_manager.user_loader
+def _load(identity: str) -> SignedIn | None:
+    try:
+        user_id, consortium_id, stamp = identity.split(":")
+        user = db_session().get(User, int(user_id))
+    except ValueError:
+        return None
+    if user is None or not user.active or _stamp(user) != stamp:
+        return None
+    return SignedIn(user.id, int(consortium_id), user.email, user.display_name, stamp)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_today(session: Session, consortium_id: int, at: datetime | None = None) -> date:
+    zone = session.get_one(Consortium, consortium_id).timezone
+    return (at or now()).astimezone(ZoneInfo(zone)).date()
+
+
+def actor() -> Actor:
+    """The signed-in person with their roles today, loaded once per request."""
+    if "actor" not in g:
+        if not current_user.is_authenticated:
+            raise NotAllowedError("Please sign in.")
+        session = db_session()
+        g.actor = load_actor(
+            session,
+            user_id=current_user.user_id,
+            consortium_id=current_user.consortium_id,
+            today=local_today(session, current_user.consortium_id),
+        )
+    found: Actor = g.actor
+    return found
+
+
+def as_actor(work: Callable[[Session, Actor], T], *, user_id: int | None = None) -> T:
+    """One committed unit of work as the signed-in person (or ``user_id``, for API tokens)."""
+    who = actor()
+
+    def unit(session: Session) -> T:
+        fresh = load_actor(
+            session,
+            user_id=user_id or who.user_id,
+            consortium_id=who.consortium_id,
+            today=local_today(session, who.consortium_id),
+        )
+        return work(session, fresh)
+
+    factory = session_factory(current_app)
+    result = run_in_transaction(factory, unit)
+    send_soon(factory, current_app.config["FLEXPOOL"])  # whatever this change notified
+    return result
+
+
+def _login_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _login_limit() -> str:
+    limit: str = current_app.config["FLEXPOOL"].login_limit
+    return limit
+
+
+def _remote() -> str:
+    return request.remote_addr or "unknown"
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_remote, methods=["POST"])
+@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    error = None
+    email = ""
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip()[:254]
+        password = (request.form.get("password") or "")[:1024]
+
+        def check(session: Session) -> SignedIn | None:
+            user = authenticate(session, email=email, password=password)
+            consortium_id = consortium_of(session, user.id) if user else None
+            if user is None or consortium_id is None:
+                return None
+            audit.record(
+                session,
+                consortium_id=consortium_id,
+                actor_id=user.id,
+                action="user.signed_in",
+                subject_type="user",
+                subject_id=user.id,
+                now=now(),
+                address=_remote(),
+            )
+            return SignedIn(user.id, consortium_id, user.email, user.display_name, _stamp(user))
+
+        signed_in = run_in_transaction(session_factory(current_app), check)
+        if signed_in is not None:
+            login_user(signed_in)
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("home.index")
+            return redirect(target)
+        error = "That e-mail and password do not match an active account."
+    return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
+
+
+@blueprint.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    logout_user()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        current = request.form.get("current") or ""
+        new = request.form.get("new") or ""
+        if new != (request.form.get("confirm") or ""):
+            errors["confirm"] = "The two new passwords differ."
+        else:
+
+            def work(session: Session, who: Actor) -> str:
+                user = session.get_one(User, who.user_id)
+                change_password(session, user, current=current, new=new)
+                return _stamp(user)
+
+            try:
+                stamp = as_actor(work)
+            except InvalidInputError as error:
+                errors = error.fields or {"new": error.message}
+            else:
+                login_user(
+                    SignedIn(
+                        current_user.user_id,
+                        current_user.consortium_id,
+                        current_user.email,
+                        current_user.display_name,
+                        stamp,
+                    )
+                )
+                flash("Your password has changed. Other sessions have been signed out.", "success")
+                return redirect(url_for("home.index"))
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)

@@ -1,0 +1,970 @@
+"""The admin area: organisations, users and roles, categories, the approval policy, delegations.
+
+Lead-agency ADMIN only; every route checks the role itself and reads only its own consortium.
+Writes go through the approvals services in one transaction each; a refused form comes back
+with the message next to its field and nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from approvals.abn import display_abn
+from approvals.actors import Actor
+from approvals.catalogue import add_category, set_category_active
+from approvals.delegations import delegate, revoke
+from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
+from approvals.models import (
+    ApprovalPolicy,
+    AuditEvent,
+    Category,
+    Consortium,
+    Delegation,
+    Membership,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+)
+from approvals.people import belongs_to, create_user, grant_role, set_user_active
+from approvals.policies import publish, rules_of, save_draft
+from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules, default_rules, parse_approver
+from approvals.setup import add_partner, envelope_account
+from ledger.errors import InvalidAmountError, LedgerError, UnknownAccountError
+from ledger.money import cents_to_decimal_text, format_cents, parse_cents
+from ledger.queries import get_balance
+from web import db_session
+from web.auth import actor, as_actor, local_today, now
+from web.errors import status_of
+from web.forms import FormReader
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
+Failure = tuple[dict[str, str], str, int]
+ROLES = [role.value for role in Role]
+
+
+def _admin() -> Actor:
+    who = actor()
+    who.require_lead(Role.ADMIN, doing="use the admin pages")
+    return who
+
+
+def _attempt(form: FormReader, work: Callable[[Session, Actor], T]) -> T | Failure:
+    """Check the form, then run ``work``; a refusal comes back as (fields, message, status)."""
+    try:
+        form.check()
+        return as_actor(work)
+    except (ApprovalError, LedgerError) as error:
+        return dict(error.fields) or {"form": error.message}, error.message, status_of(error)
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], dict)
+
+
+def _today(session: Session, who: Actor) -> date:
+    return local_today(session, who.consortium_id)
+
+
+# --- overview -------------------------------------------------------------------------------
+
+
+@blueprint.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    who = _admin()
+    session = db_session()
+    policy = _published(session, who.consortium_id)
+    counts = {
+        "organisations": _count(
+            session, select(Organisation.id).where(Organisation.consortium_id == who.consortium_id)
+        ),
+        "users": _count(session, select(User.id).where(_in_scope(who.consortium_id))),
+        "categories": _count(
+            session,
+            select(Category.id).where(
+                Category.consortium_id == who.consortium_id, Category.active.is_(True)
+            ),
+        ),
+        "delegations": _count(
+            session,
+            select(Delegation.id).where(
+                Delegation.consortium_id == who.consortium_id,
+                Delegation.revoked_at.is_(None),
+                Delegation.ends_on >= _today(session, who),
+            ),
+        ),
+    }
+    return render_template("admin/home.html", counts=counts, policy=policy)
+
+
+def _count(session: Session, query: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+# --- organisations --------------------------------------------------------------------------
+
+
+@blueprint.get("/organisations")
+@login_required
+def organisations() -> ResponseReturnValue:
+    return _organisations_page(_admin())
+
+
+def _organisations_page(
+    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    session = db_session()
+    book = session.get_one(Consortium, who.consortium_id).code
+    rows = []
+    for organisation in _organisations(session, who.consortium_id):
+        envelope = None
+        if organisation.kind == OrgKind.PARTNER.value:
+            try:
+                envelope = get_balance(session, book, envelope_account(organisation.code))
+            except UnknownAccountError:
+                envelope = None
+        abn = display_abn(organisation.abn) if organisation.abn else ""
+        rows.append((organisation, abn, envelope))
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/organisations.html",
+        rows=rows,
+        errors=errors,
+        message=message,
+        values=values or {},
+    ), status
+
+
+@blueprint.post("/organisations")
+@login_required
+def add_organisation() -> ResponseReturnValue:
+    who = _admin()
+    form = FormReader(request.form)
+    code = form.text("code", limit=20).upper()
+    name = form.text("name", limit=200)
+    abn = form.optional_text("abn", limit=20)
+    result = _attempt(
+        form,
+        lambda s, w: add_partner(s, w, code=code, name=name, abn=abn, now=now()).code,
+    )
+    if _failed(result):
+        return _organisations_page(who, result, request.form)  # type: ignore[arg-type]
+    flash(f"Partner {result} added, with its funding envelope org:{result}.", "success")
+    return redirect(url_for("admin.organisations"))
+
+
+def _organisations(session: Session, consortium_id: int) -> list[Organisation]:
+    return list(
+        session.execute(
+            select(Organisation)
+            .where(Organisation.consortium_id == consortium_id)
+            .order_by(Organisation.kind, Organisation.code)
+        ).scalars()
+    )
+
+
+def _organisation_options(session: Session, consortium_id: int) -> list[tuple[int, str]]:
+    return [
+        (o.id, f"{o.code} · {o.name}") for o in _organisations(session, consortium_id) if o.active
+    ]
+
+
+# --- users and memberships ------------------------------------------------------------------
+
+
+def _in_scope(consortium_id: int) -> Any:
+    """Users who hold a role in the consortium (any dates) or were created in it."""
+    members = (
+        select(Membership.user_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Organisation.consortium_id == consortium_id)
+    )
+    created = select(AuditEvent.subject_id).where(
+        AuditEvent.consortium_id == consortium_id,
+        AuditEvent.action == "user.created",
+        AuditEvent.subject_type == "user",
+    )
+    return or_(User.id.in_(members), User.id.in_(created))
+
+
+def _users(session: Session, consortium_id: int, *, active_only: bool = False) -> list[User]:
+    query = select(User).where(_in_scope(consortium_id))
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(session.execute(query.order_by(User.display_name, User.id)).scalars())
+
+
+def _memberships(
+    session: Session, consortium_id: int, user_ids: list[int]
+) -> dict[int, list[tuple[Membership, Organisation]]]:
+    found: dict[int, list[tuple[Membership, Organisation]]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return found
+    rows = session.execute(
+        select(Membership, Organisation)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Organisation.consortium_id == consortium_id, Membership.user_id.in_(user_ids))
+        .order_by(Organisation.code, Membership.role, Membership.valid_from)
+    ).all()
+    for membership, organisation in rows:
+        found[membership.user_id].append((membership, organisation))
+    return found
+
+
+def _current(membership: Membership, today: date) -> bool:
+    return membership.valid_from <= today and (
+        membership.valid_to is None or membership.valid_to >= today
+    )
+
+
+@blueprint.get("/users")
+@login_required
+def users() -> ResponseReturnValue:
+    return _users_page(_admin())
+
+
+def _users_page(
+    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    session = db_session()
+    today = _today(session, who)
+    people = _users(session, who.consortium_id)
+    memberships = _memberships(session, who.consortium_id, [user.id for user in people])
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/users.html",
+        people=people,
+        memberships=memberships,
+        today=today,
+        is_current=_current,
+        role_options=[(role, role) for role in ROLES],
+        organisation_options=_organisation_options(session, who.consortium_id),
+        errors=errors,
+        message=message,
+        values=values or {"valid_from": today.isoformat()},
+    ), status
+
+
+@blueprint.post("/users")
+@login_required
+def add_user() -> ResponseReturnValue:
+    who = _admin()
+    form = FormReader(request.form)
+    email = form.text("email", limit=254)
+    display_name = form.text("display_name", limit=120)
+    form.text("password", limit=256)  # required; the service checks its strength
+    password = request.form.get("password") or ""
+    role_text = form.choice("role", ROLES) if form.raw("role") else ""
+    role = Role(role_text) if role_text in ROLES else None
+    organisation_id = form.identifier("organisation_id", required=bool(role_text))
+    valid_from = form.day("valid_from", required=bool(role_text))
+    if organisation_id is not None and role is None:
+        form.errors["role"] = "Choose the role to give in that organisation."
+
+    def work(session: Session, w: Actor) -> int:
+        at = now()
+        user = create_user(
+            session, w, email=email, display_name=display_name, password=password, now=at
+        )
+        if role is not None and organisation_id is not None and valid_from is not None:
+            grant_role(
+                session,
+                w,
+                user_id=user.id,
+                organisation_id=organisation_id,
+                role=role,
+                valid_from=valid_from,
+                now=at,
+            )
+        return user.id
+
+    result = _attempt(form, work)
+    if _failed(result):
+        return _users_page(who, result, request.form)  # type: ignore[arg-type]
+    flash(f"{display_name} can now sign in as {email.strip().lower()}.", "success")
+    return redirect(url_for("admin.user", user_id=result))
+
+
+def _user_in_scope(session: Session, who: Actor, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not belongs_to(session, who.consortium_id, user_id):
+        raise NotFoundError("There is no such user.")
+    return user
+
+
+@blueprint.get("/users/<int:user_id>")
+@login_required
+def user(user_id: int) -> ResponseReturnValue:
+    return _user_page(_admin(), user_id)
+
+
+def _user_page(
+    who: Actor,
+    user_id: int,
+    failure: Failure | None = None,
+    values: Mapping[str, str] | None = None,
+) -> ResponseReturnValue:
+    session = db_session()
+    person = _user_in_scope(session, who, user_id)
+    today = _today(session, who)
+    names = _names(session, who.consortium_id)
+    delegations = session.execute(
+        select(Delegation)
+        .where(
+            Delegation.consortium_id == who.consortium_id,
+            or_(Delegation.from_user_id == user_id, Delegation.to_user_id == user_id),
+        )
+        .order_by(Delegation.starts_on.desc(), Delegation.id.desc())
+        .limit(50)
+    ).scalars()
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/user.html",
+        person=person,
+        memberships=_memberships(session, who.consortium_id, [user_id])[user_id],
+        today=today,
+        is_current=_current,
+        delegations=[(d, _delegation_state(d, today)) for d in delegations],
+        names=names,
+        role_options=[(role, role) for role in ROLES],
+        organisation_options=_organisation_options(session, who.consortium_id),
+        is_me=user_id == who.user_id,
+        errors=errors,
+        message=message,
+        values=values or {"valid_from": today.isoformat()},
+    ), status
+
+
+@blueprint.post("/users/<int:user_id>/roles")
+@login_required
+def add_role(user_id: int) -> ResponseReturnValue:
+    who = _admin()
+    _user_in_scope(db_session(), who, user_id)
+    form = FormReader(request.form)
+    organisation_id = form.identifier("organisation_id")
+    role = form.choice("role", ROLES)
+    valid_from = form.day("valid_from")
+    valid_to = form.day("valid_to", required=False)
+
+    def work(session: Session, w: Actor) -> str:
+        membership = grant_role(
+            session,
+            w,
+            user_id=user_id,
+            organisation_id=cast(int, organisation_id),  # form.check() saw it was given
+            role=Role(role),
+            valid_from=cast(date, valid_from),
+            valid_to=valid_to,
+            now=now(),
+        )
+        return session.get_one(Organisation, membership.organisation_id).code
+
+    result = _attempt(form, work)
+    if _failed(result):
+        return _user_page(who, user_id, result, request.form)  # type: ignore[arg-type]
+    flash(f"Role {role} granted in {result} from {valid_from:%d/%m/%Y}.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@blueprint.post("/users/<int:user_id>/active")
+@login_required
+def user_active(user_id: int) -> ResponseReturnValue:
+    who = _admin()
+    _user_in_scope(db_session(), who, user_id)
+    form = FormReader(request.form)
+    active = form.choice("active", ["0", "1"]) == "1"
+    result = _attempt(
+        form,
+        lambda s, w: set_user_active(s, w, user_id, active, now=now()).display_name,
+    )
+    if _failed(result):
+        return _user_page(who, user_id, result)  # type: ignore[arg-type]
+    if active:
+        flash(f"{result} is active again and can sign in.", "success")
+    else:
+        flash(f"{result} is deactivated: they cannot sign in and their sessions ended.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+def _names(session: Session, consortium_id: int) -> dict[int, str]:
+    return {u.id: f"{u.display_name} ({u.email})" for u in _users(session, consortium_id)}
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+@blueprint.get("/categories")
+@login_required
+def categories() -> ResponseReturnValue:
+    return _categories_page(_admin())
+
+
+def _categories_page(
+    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    rows = (
+        db_session()
+        .execute(
+            select(Category)
+            .where(Category.consortium_id == who.consortium_id)
+            .order_by(Category.active.desc(), Category.code)
+        )
+        .scalars()
+    )
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/categories.html",
+        categories=list(rows),
+        errors=errors,
+        message=message,
+        values=values or {"tax_code": "GST on Expenses"},
+    ), status
+
+
+@blueprint.post("/categories")
+@login_required
+def new_category() -> ResponseReturnValue:
+    who = _admin()
+    form = FormReader(request.form)
+    code = form.text("code", limit=40).lower()
+    name = form.text("name", limit=120)
+    gl_code = form.text("gl_code", limit=20)
+    tax_code = form.text("tax_code", limit=40)
+    result = _attempt(
+        form,
+        lambda s, w: (
+            add_category(
+                s, w, code=code, name=name, gl_code=gl_code, tax_code=tax_code, now=now()
+            ).code
+        ),
+    )
+    if _failed(result):
+        return _categories_page(who, result, request.form)  # type: ignore[arg-type]
+    flash(f"Category {result} added (GL {gl_code}).", "success")
+    return redirect(url_for("admin.categories"))
+
+
+@blueprint.post("/categories/<int:category_id>/active")
+@login_required
+def category_active(category_id: int) -> ResponseReturnValue:
+    who = _admin()
+    category = db_session().get(Category, category_id)
+    if category is None or category.consortium_id != who.consortium_id:
+        raise NotFoundError("There is no such category.")
+    form = FormReader(request.form)
+    active = form.choice("active", ["0", "1"]) == "1"
+
+    def work(session: Session, w: Actor) -> str:
+        set_category_active(session, w, category_id, active, now=now())
+        return session.get_one(Category, category_id).code
+
+    result = _attempt(form, work)
+    if _failed(result):
+        return _categories_page(who, result)  # type: ignore[arg-type]
+    state = "back in use" if active else "retired: no new requests can use it"
+    flash(f"Category {result} is {state}.", "success")
+    return redirect(url_for("admin.categories"))
+
+
+# --- approval policy ------------------------------------------------------------------------
+
+RULE_KEYS = {
+    "name",
+    "fallback",
+    "organisations",
+    "categories",
+    "above",
+    "up_to",
+    "client_year_above",
+    "supplier_unverified",
+    "steps",
+}
+STEP_KEYS = {"approvers", "quorum", "n", "sla_days", "escalate_to"}
+MAX_RULES = 100
+MAX_SLA = 60
+
+
+def rules_to_json(rules: list[RuleSpec]) -> str:
+    """The editor's text for a list of rules; :func:`parse_rules` reads it back unchanged."""
+    out: list[dict[str, Any]] = []
+    for rule in rules:
+        item: dict[str, Any] = {"name": rule.name}
+        if rule.is_fallback:
+            item["fallback"] = True
+        if rule.organisation_codes is not None:
+            item["organisations"] = sorted(rule.organisation_codes)
+        if rule.category_codes is not None:
+            item["categories"] = sorted(rule.category_codes)
+        for key, cents in (
+            ("above", rule.above_cents),
+            ("up_to", rule.up_to_cents),
+            ("client_year_above", rule.client_fy_total_above_cents),
+        ):
+            if cents is not None:
+                item[key] = cents_to_decimal_text(cents)
+        if rule.supplier_unverified:
+            item["supplier_unverified"] = True
+        item["steps"] = []
+        for step in rule.steps:
+            spec: dict[str, Any] = {"approvers": list(step.approvers), "quorum": step.quorum.value}
+            if step.quorum_n is not None:
+                spec["n"] = step.quorum_n
+            spec["sla_days"] = step.sla_business_days
+            if step.escalate_to:
+                spec["escalate_to"] = step.escalate_to
+            item["steps"].append(spec)
+        out.append(item)
+    return json.dumps(out, indent=2)
+
+
+class _Reader:
+    """Reads one JSON rule list into specs, collecting every problem with where it is."""
+
+    def __init__(self, organisations: set[str], categories: set[str], users: set[int]) -> None:
+        self.organisations, self.categories, self.users = organisations, categories, users
+        self.problems: list[str] = []
+
+    def problem(self, where: str, text: str) -> None:
+        self.problems.append(f"{where}: {text}")
+
+    def cents(self, where: str, key: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.problem(where, f'"{key}" is an amount in dollars such as "500.00".')
+            return None
+        try:
+            return parse_cents(str(value), field=f'"{key}"')
+        except (InvalidAmountError, ValueError) as error:
+            self.problem(where, str(error))
+            return None
+
+    def codes(self, where: str, key: str, value: Any, known: set[str]) -> frozenset[str] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            self.problem(where, f'"{key}" is a non-empty list of codes, or leave it out for any.')
+            return None
+        unknown = sorted(set(value) - known)
+        if unknown:
+            self.problem(where, f'"{key}" names unknown codes: {", ".join(unknown)}.')
+        return frozenset(value)
+
+    def flag(self, where: str, key: str, value: Any) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.problem(where, f'"{key}" is true or false.')
+            return False
+        return value
+
+    def approver(self, where: str, spec: Any) -> str:
+        if not isinstance(spec, str):
+            self.problem(where, "an approver is text such as PM@lead.")
+            return ""
+        try:
+            _role, _scope, user_id = parse_approver(spec)
+        except InvalidInputError as error:
+            self.problem(where, error.message)
+            return spec
+        if user_id is not None and user_id not in self.users:
+            self.problem(where, f"{spec} is not a user of this consortium.")
+        return spec
+
+    def step(self, where: str, item: Any) -> StepSpec | None:
+        if not isinstance(item, dict):
+            self.problem(where, "a step is an object with approvers.")
+            return None
+        for key in sorted(set(item) - STEP_KEYS):
+            self.problem(where, f'unknown key "{key}" (use {", ".join(sorted(STEP_KEYS))}).')
+        approvers = item.get("approvers")
+        if not isinstance(approvers, list) or not approvers:
+            self.problem(where, '"approvers" is a non-empty list such as ["PM@lead"].')
+            approvers = []
+        specs = tuple(self.approver(where, spec) for spec in approvers)
+        quorum_text = item.get("quorum", "any")
+        if quorum_text not in {q.value for q in Quorum}:
+            self.problem(where, '"quorum" is "any", "all" or "n_of_m".')
+            quorum_text = "any"
+        quorum = Quorum(quorum_text)
+        n = item.get("n")
+        if quorum is Quorum.N_OF_M:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                self.problem(where, '"n_of_m" needs "n", a whole number of at least 1.')
+                n = 1
+        elif n is not None:
+            self.problem(where, '"n" is only for the "n_of_m" quorum.')
+            n = None
+        sla = item.get("sla_days", 2)
+        if isinstance(sla, bool) or not isinstance(sla, int) or not 1 <= sla <= MAX_SLA:
+            self.problem(where, f'"sla_days" is a whole number of business days, 1-{MAX_SLA}.')
+            sla = 2
+        escalate = item.get("escalate_to")
+        if escalate is not None:
+            escalate = self.approver(where, escalate) or None
+        return StepSpec(specs, quorum, n, sla, escalate)
+
+    def rule(self, index: int, item: Any) -> RuleSpec | None:
+        where = f"Rule {index}"
+        if not isinstance(item, dict):
+            self.problem(where, 'a rule is an object such as {"name": …, "steps": […]}.')
+            return None
+        name = item.get("name")
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 120:
+            self.problem(where, '"name" is text of 1-120 characters.')
+            name = ""
+        else:
+            where = f"Rule {index} ({name.strip()})"
+        for key in sorted(set(item) - RULE_KEYS):
+            self.problem(where, f'unknown key "{key}" (use {", ".join(sorted(RULE_KEYS))}).')
+        steps = item.get("steps")
+        if not isinstance(steps, list) or not steps:
+            self.problem(where, '"steps" is a non-empty list of steps.')
+            steps = []
+        read = [self.step(f"{where}, step {n}", s) for n, s in enumerate(steps, start=1)]
+        rule = RuleSpec(
+            name=name.strip(),
+            steps=tuple(step for step in read if step is not None),
+            is_fallback=self.flag(where, "fallback", item.get("fallback")),
+            organisation_codes=self.codes(
+                where, "organisations", item.get("organisations"), self.organisations
+            ),
+            category_codes=self.codes(where, "categories", item.get("categories"), self.categories),
+            above_cents=self.cents(where, "above", item.get("above")),
+            up_to_cents=self.cents(where, "up_to", item.get("up_to")),
+            client_fy_total_above_cents=self.cents(
+                where, "client_year_above", item.get("client_year_above")
+            ),
+            supplier_unverified=self.flag(
+                where, "supplier_unverified", item.get("supplier_unverified")
+            ),
+        )
+        conditions = (
+            rule.organisation_codes,
+            rule.category_codes,
+            rule.above_cents,
+            rule.up_to_cents,
+            rule.client_fy_total_above_cents,
+        )
+        if rule.is_fallback and (
+            any(c is not None for c in conditions) or rule.supplier_unverified
+        ):
+            self.problem(where, "a fallback rule always applies, so it has no conditions.")
+        return rule
+
+
+def parse_rules(
+    text: str, *, organisations: set[str], categories: set[str], users: set[int]
+) -> list[RuleSpec]:
+    """The editor's JSON as rules, or one error listing every problem with where it is."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise InvalidInputError(
+            "The rules are not valid JSON; nothing was saved.",
+            fields={"rules": f"Not valid JSON at {where}: {error.msg}."},
+        ) from error
+    if not isinstance(data, list) or not data:
+        raise InvalidInputError(
+            "The rules were not saved.",
+            fields={"rules": "A list of rules: [ {…}, {…} ], with at least a fallback rule."},
+        )
+    if len(data) > MAX_RULES:
+        raise InvalidInputError(
+            "The rules were not saved.", fields={"rules": f"At most {MAX_RULES} rules."}
+        )
+    reader = _Reader(organisations, categories, users)
+    rules = [rule for n, item in enumerate(data, start=1) if (rule := reader.rule(n, item))]
+    problems = reader.problems or check_rules(rules)
+    if problems:
+        more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
+        raise InvalidInputError(
+            "The rules were not saved: " + problems[0],
+            fields={"rules": " · ".join(problems[:8]) + more},
+        )
+    return rules
+
+
+def describe(rules: list[RuleSpec], names: Mapping[int, str]) -> list[dict[str, Any]]:
+    """Each rule's conditions and steps in words, for people who do not read JSON."""
+
+    def who(spec: str) -> str:
+        try:
+            _role, _scope, user_id = parse_approver(spec)
+        except InvalidInputError:
+            return spec
+        return names.get(user_id, spec) if user_id is not None else spec
+
+    out = []
+    for rule in rules:
+        when = []
+        if rule.is_fallback:
+            when.append("always (fallback)")
+        if rule.organisation_codes is not None:
+            when.append("organisation is " + " or ".join(sorted(rule.organisation_codes)))
+        if rule.category_codes is not None:
+            when.append("category is " + " or ".join(sorted(rule.category_codes)))
+        if rule.above_cents is not None:
+            when.append(f"amount above {format_cents(rule.above_cents)}")
+        if rule.up_to_cents is not None:
+            when.append(f"amount at most {format_cents(rule.up_to_cents)}")
+        if rule.client_fy_total_above_cents is not None:
+            total = format_cents(rule.client_fy_total_above_cents)
+            when.append(f"client's financial-year total above {total}")
+        if rule.supplier_unverified:
+            when.append("supplier not yet verified")
+        steps = []
+        for step in rule.steps:
+            people = ", ".join(who(spec) for spec in step.approvers)
+            if step.quorum is Quorum.ALL:
+                quorum = f"all of {people}"
+            elif step.quorum is Quorum.N_OF_M:
+                quorum = f"{step.quorum_n} of {people}"
+            else:
+                quorum = f"any one of {people}" if len(step.approvers) > 1 else people
+            escalate = who(step.escalate_to) if step.escalate_to else None
+            steps.append({"quorum": quorum, "sla": step.sla_business_days, "escalate_to": escalate})
+        out.append({"name": rule.name, "when": when, "steps": steps})
+    return out
+
+
+def _published(session: Session, consortium_id: int) -> ApprovalPolicy | None:
+    return session.execute(
+        select(ApprovalPolicy).where(
+            ApprovalPolicy.consortium_id == consortium_id, ApprovalPolicy.status == "published"
+        )
+    ).scalar()
+
+
+def _policy_in_scope(session: Session, who: Actor, policy_id: int) -> ApprovalPolicy:
+    policy = session.get(ApprovalPolicy, policy_id)
+    if policy is None or policy.consortium_id != who.consortium_id:
+        raise NotFoundError("There is no such policy.")
+    return policy
+
+
+def _known(session: Session, consortium_id: int) -> dict[str, Any]:
+    return {
+        "organisations": {o.code for o in _organisations(session, consortium_id)},
+        "categories": set(
+            session.execute(
+                select(Category.code).where(Category.consortium_id == consortium_id)
+            ).scalars()
+        ),
+        "users": {u.id for u in _users(session, consortium_id)},
+    }
+
+
+@blueprint.get("/policy")
+@login_required
+def policies() -> ResponseReturnValue:
+    who = _admin()
+    session = db_session()
+    start = request.args.get("from", "")
+    if start == "default":
+        text = rules_to_json(default_rules())
+    elif start.isdigit() and len(start) < 19:
+        text = rules_to_json(rules_of(session, _policy_in_scope(session, who, int(start)).id))
+    else:
+        live = _published(session, who.consortium_id)
+        text = rules_to_json(rules_of(session, live.id) if live else default_rules())
+    return _policies_page(who, text)
+
+
+def _policies_page(who: Actor, text: str, failure: Failure | None = None) -> ResponseReturnValue:
+    session = db_session()
+    live = _published(session, who.consortium_id)
+    names = _names(session, who.consortium_id)
+    author = aliased(User)
+    versions = session.execute(
+        select(ApprovalPolicy, author.display_name)
+        .join(author, author.id == ApprovalPolicy.created_by_id)
+        .where(ApprovalPolicy.consortium_id == who.consortium_id)
+        .order_by(ApprovalPolicy.version.desc())
+        .limit(50)
+    ).all()
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/policies.html",
+        live=live,
+        rules=describe(rules_of(session, live.id), names) if live else [],
+        versions=versions,
+        text=text,
+        known=_known(session, who.consortium_id),
+        errors=errors,
+        message=message,
+    ), status
+
+
+@blueprint.post("/policy")
+@login_required
+def save_policy() -> ResponseReturnValue:
+    who = _admin()
+    form = FormReader(request.form)
+    text = form.text("rules", limit=200_000)
+    then = form.choice("then", ["draft", "publish"])
+    known = _known(db_session(), who.consortium_id)
+
+    def work(session: Session, w: Actor) -> tuple[int, int, str]:
+        rules = parse_rules(text, **known)
+        at = now()
+        policy = save_draft(session, w, rules, now=at)
+        if then == "publish":
+            policy = publish(session, w, policy.id, now=at)
+        return policy.id, policy.version, policy.status
+
+    result = _attempt(form, work)
+    if _failed(result):
+        return _policies_page(who, text, result)  # type: ignore[arg-type]
+    policy_id, version, status = result  # type: ignore[misc]
+    if status == "published":
+        flash(f"Policy version {version} is published: new requests follow it.", "success")
+    else:
+        flash(f"Policy version {version} saved as a draft. Publish it when ready.", "success")
+    return redirect(url_for("admin.policy", policy_id=policy_id))
+
+
+@blueprint.get("/policy/<int:policy_id>")
+@login_required
+def policy(policy_id: int) -> ResponseReturnValue:
+    return _policy_page(_admin(), policy_id)
+
+
+def _policy_page(who: Actor, policy_id: int, failure: Failure | None = None) -> ResponseReturnValue:
+    session = db_session()
+    found = _policy_in_scope(session, who, policy_id)
+    rules = rules_of(session, found.id)
+    names = _names(session, who.consortium_id)
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/policy.html",
+        policy=found,
+        rules=describe(rules, names),
+        text=rules_to_json(rules),
+        problems=check_rules(rules) if found.status == "draft" else [],
+        names=names,
+        errors=errors,
+        message=message,
+    ), status
+
+
+@blueprint.post("/policy/<int:policy_id>/publish")
+@login_required
+def publish_policy(policy_id: int) -> ResponseReturnValue:
+    who = _admin()
+    _policy_in_scope(db_session(), who, policy_id)
+    result = _attempt(
+        FormReader(request.form), lambda s, w: publish(s, w, policy_id, now=now()).version
+    )
+    if _failed(result):
+        return _policy_page(who, policy_id, result)  # type: ignore[arg-type]
+    flash(f"Policy version {result} is published: new requests follow it.", "success")
+    return redirect(url_for("admin.policy", policy_id=policy_id))
+
+
+# --- delegations ----------------------------------------------------------------------------
+
+
+def _delegation_state(delegation: Delegation, today: date) -> str:
+    if delegation.revoked_at is not None:
+        return "revoked"
+    if delegation.ends_on < today:
+        return "ended"
+    if delegation.starts_on > today:
+        return "upcoming"
+    return "active"
+
+
+@blueprint.get("/delegations")
+@login_required
+def delegations() -> ResponseReturnValue:
+    return _delegations_page(_admin())
+
+
+def _delegations_page(
+    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    session = db_session()
+    today = _today(session, who)
+    show_all = request.args.get("all") == "1"
+    query = select(Delegation).where(Delegation.consortium_id == who.consortium_id)
+    if not show_all:
+        query = query.where(Delegation.revoked_at.is_(None), Delegation.ends_on >= today)
+    rows = session.execute(
+        query.order_by(Delegation.starts_on.desc(), Delegation.id.desc()).limit(200)
+    ).scalars()
+    errors, message, status = failure or ({}, None, 200)
+    return render_template(
+        "admin/delegations.html",
+        delegations=[(d, _delegation_state(d, today)) for d in rows],
+        names=_names(session, who.consortium_id),
+        people_options=[
+            (u.id, f"{u.display_name} ({u.email})")
+            for u in _users(session, who.consortium_id, active_only=True)
+        ],
+        show_all=show_all,
+        errors=errors,
+        message=message,
+        values=values or {"starts_on": today.isoformat()},
+    ), status
+
+
+@blueprint.post("/delegations")
+@login_required
+def add_delegation() -> ResponseReturnValue:
+    who = _admin()
+    form = FormReader(request.form)
+    from_user_id = form.identifier("from_user_id")
+    to_user_id = form.identifier("to_user_id")
+    starts_on = form.day("starts_on")
+    ends_on = form.day("ends_on")
+    session = db_session()
+    for name, value in (("from_user_id", from_user_id), ("to_user_id", to_user_id)):
+        if value is not None and not belongs_to(session, who.consortium_id, value):
+            form.errors[name] = "Choose one from the list."
+
+    def work(s: Session, w: Actor) -> int:
+        return delegate(  # form.check() has seen every field given
+            s,
+            w,
+            from_user_id=cast(int, from_user_id),
+            to_user_id=cast(int, to_user_id),
+            starts_on=cast(date, starts_on),
+            ends_on=cast(date, ends_on),
+            now=now(),
+        ).id
+
+    result = _attempt(form, work)
+    if _failed(result):
+        return _delegations_page(who, result, request.form)  # type: ignore[arg-type]
+    flash("Delegation arranged: decisions will record who acted on whose behalf.", "success")
+    return redirect(url_for("admin.delegations"))
+
+
+@blueprint.post("/delegations/<int:delegation_id>/revoke")
+@login_required
+def revoke_delegation(delegation_id: int) -> ResponseReturnValue:
+    who = _admin()
+    found = db_session().get(Delegation, delegation_id)
+    if found is None or found.consortium_id != who.consortium_id:
+        raise NotFoundError("There is no such delegation.")
+    if found.revoked_at is not None:  # revoking again would overwrite when it was revoked
+        flash("That delegation was already revoked.", "info")
+        return redirect(url_for("admin.delegations", all=1))
+    result = _attempt(FormReader(request.form), lambda s, w: revoke(s, w, delegation_id, now=now()))
+    if _failed(result):
+        return _delegations_page(who, result)  # type: ignore[arg-type]
+    flash("Delegation revoked.", "success")
+    return redirect(url_for("admin.delegations"))

@@ -1,0 +1,81 @@
+"""``/``: send each person to their own home, and give every template what the layout needs."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from approvals.actors import Actor
+from approvals.models import Consortium, Notification, Role
+from ledger.money import format_cents
+from web import db_session
+from web.auth import actor
+
+blueprint = Blueprint("home", __name__)
+
+# (endpoint, label, roles that may open it, whether the role must be held at the lead agency)
+AREAS: list[tuple[str, str, tuple[Role, ...], bool]] = [
+    ("sf.home", "My clients", (Role.SF,), False),
+    ("inbox.home", "Approvals", (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO), False),
+    ("pm.home", "Program", (Role.PM,), True),
+    ("finance.home", "Finance", (Role.FIN, Role.FIN_MGR), True),
+    ("admin.home", "Admin", (Role.ADMIN,), True),
+    ("auditor.home", "Audit", (Role.AUDITOR, Role.FIN_MGR), True),
+]
+
+
+def areas_of(who: Actor) -> list[tuple[str, str]]:
+    return [
+        (endpoint, label)
+        for endpoint, label, roles, lead in AREAS
+        if any(who.has_lead(role) if lead else who.has(role) for role in roles)
+    ]
+
+
+@blueprint.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    mine = areas_of(actor())
+    if not mine:
+        return redirect(url_for("notifications.home"))
+    return redirect(url_for(mine[0][0]))
+
+
+def _layout() -> dict[str, Any]:
+    if not current_user.is_authenticated:
+        return {"areas": [], "unread": 0}
+    try:
+        who = actor()
+    except Exception:  # an account deactivated mid-session: the page itself will refuse
+        return {"areas": [], "unread": 0}
+    session = db_session()
+    unread = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == who.user_id, Notification.read_at.is_(None))
+    )
+    consortium = session.get_one(Consortium, who.consortium_id)
+    return {"areas": areas_of(who), "unread": unread or 0, "consortium": consortium}
+
+
+def _local(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None:
+        zone = "Australia/Sydney"
+        if current_user.is_authenticated:
+            zone = db_session().get_one(Consortium, current_user.consortium_id).timezone
+        value = value.astimezone(ZoneInfo(zone))
+    return str(value.strftime(fmt))
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_layout)
+    app.add_template_filter(format_cents, "money")
+    app.add_template_filter(_local, "local")
+    app.add_template_filter(lambda d: d.strftime("%d/%m/%Y") if d else "", "day")

@@ -1,0 +1,57 @@
+"""The approver's inbox: what waits for my decision, with the money and the client's story.
+
+TLs, the PM, finance managers and the CEO decide steps; delegates see their principals' work.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+
+from approvals.models import Client, Decision, FundRequest, Organisation, Role
+from approvals.queries import availability, awaiting, names
+from web import db_session
+from web.auth import actor, local_today
+
+blueprint = Blueprint("inbox", __name__, url_prefix="/approvals")
+APPROVERS = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
+
+
+@blueprint.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    who = actor()
+    who.require(*APPROVERS, doing="decide requests")
+    session = db_session()
+    waiting = awaiting(session, who, local_today(session, who.consortium_id))
+    clients = {
+        c.id: c
+        for c in session.execute(
+            select(Client).where(Client.id.in_({r.client_id for r in waiting} or {-1}))
+        ).scalars()
+    }
+    organisations = {
+        o.id: o.code
+        for o in session.execute(
+            select(Organisation).where(Organisation.consortium_id == who.consortium_id)
+        ).scalars()
+    }
+    decided = list(
+        session.execute(
+            select(FundRequest, Decision)
+            .join(Decision, Decision.request_id == FundRequest.id)
+            .where(Decision.actor_id == who.user_id)
+            .order_by(Decision.id.desc())
+            .limit(15)
+        )
+    )
+    return render_template(
+        "inbox/home.html",
+        waiting=[(r, availability(session, r)) for r in waiting],
+        clients=clients,
+        organisations=organisations,
+        decided=decided,
+        people=names(session, {r.requester_id for r in waiting}),
+    )

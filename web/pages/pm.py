@@ -1,0 +1,540 @@
+"""``/pm``: the Program Manager's view of the pool and the partner envelopes.
+
+The home shows what each envelope holds (posted, held for approved requests, available), the
+recent allocations and moves, and three charts (pool use against the financial year, spend by
+category and by NGO), each with a table of the same figures. PM allocates the pool to envelopes,
+moves funds between envelopes, and reads the published approval policy. Only the lead agency's
+PM opens any of it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from approvals.actors import Actor
+from approvals.errors import ApprovalError, NotFoundError
+from approvals.fiscal import Period, financial_year
+from approvals.funds import allocate as allocate_funds
+from approvals.funds import move_between_envelopes
+from approvals.models import (
+    ApprovalPolicy,
+    Category,
+    Consortium,
+    FundRequest,
+    Organisation,
+    OrgKind,
+    Payment,
+    Refund,
+    Role,
+    User,
+)
+from approvals.policies import published_policy
+from approvals.policy import Quorum, RuleSpec
+from approvals.setup import envelope_account
+from ledger.errors import LedgerError
+from ledger.models import accounts, books, transactions, transfers
+from ledger.money import format_cents
+from ledger.queries import get_balance, trial_balance
+from ledger.values import AccountType, Balance, Posted
+from web import charts, db_session
+from web.auth import actor, as_actor, local_today, now
+from web.errors import status_of
+from web.forms import FormReader
+
+blueprint = Blueprint("pm", __name__, url_prefix="/pm")
+POOL = "pool"
+RECENT = 20
+
+
+def _pm() -> Actor:
+    who = actor()
+    who.require_lead(Role.PM, doing="open the program pages")
+    return who
+
+
+@dataclass(frozen=True)
+class Envelope:
+    code: str  # the organisation's code, or "" for the pool itself
+    name: str
+    account: str
+    balance: Balance
+
+
+def _book(session: Session, who: Actor) -> str:
+    return session.get_one(Consortium, who.consortium_id).code
+
+
+def _partners(session: Session, who: Actor) -> list[Organisation]:
+    return list(
+        session.execute(
+            select(Organisation)
+            .where(
+                Organisation.consortium_id == who.consortium_id,
+                Organisation.kind == OrgKind.PARTNER.value,
+            )
+            .order_by(Organisation.code)
+        ).scalars()
+    )
+
+
+def envelopes(session: Session, who: Actor) -> tuple[Envelope, list[Envelope]]:
+    """The pool and every partner's envelope, straight from the ledger's counters."""
+    book = _book(session, who)
+    pool = Envelope("", "Unallocated pool", POOL, get_balance(session, book, POOL))
+    found = [
+        Envelope(
+            org.code,
+            org.name,
+            envelope_account(org.code),
+            get_balance(session, book, envelope_account(org.code)),
+        )
+        for org in _partners(session, who)
+    ]
+    return pool, found
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Net spend this financial year (payments charged to funds, less supplier refunds)."""
+
+    by_category: list[tuple[str, int]]
+    by_organisation: list[tuple[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(cents for _, cents in self.by_category)
+
+
+def _net_spend(session: Session, who: Actor, year: Period, label: Any, key: Any) -> list[Any]:
+    paid = (
+        select(key.label("key"), label.label("label"), Payment.charged_cents.label("cents"))
+        .select_from(Payment)
+        .join(FundRequest, FundRequest.id == Payment.request_id)
+        .where(
+            FundRequest.consortium_id == who.consortium_id,
+            Payment.paid_on >= year.start,
+            Payment.paid_on <= year.end,
+        )
+    )
+    refunded = (
+        select(key.label("key"), label.label("label"), (-Refund.amount_cents).label("cents"))
+        .select_from(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(FundRequest, FundRequest.id == Payment.request_id)
+        .where(
+            FundRequest.consortium_id == who.consortium_id,
+            Refund.received_on >= year.start,
+            Refund.received_on <= year.end,
+        )
+    )
+    paid = paid.join(Category, Category.id == FundRequest.category_id).join(
+        Organisation, Organisation.id == FundRequest.organisation_id
+    )
+    refunded = refunded.join(Category, Category.id == FundRequest.category_id).join(
+        Organisation, Organisation.id == FundRequest.organisation_id
+    )
+    both = paid.union_all(refunded).subquery()
+    return list(
+        session.execute(
+            select(both.c.label, func.sum(both.c.cents).label("cents"))
+            .group_by(both.c.key, both.c.label)
+            .order_by(func.sum(both.c.cents).desc(), both.c.label)
+        ).all()
+    )
+
+
+def spend(session: Session, who: Actor, year: Period) -> Spend:
+    by_category = _net_spend(session, who, year, Category.name, Category.id)
+    by_org = _net_spend(session, who, year, Organisation.code, Organisation.id)
+    return Spend(
+        [(row.label, int(row.cents)) for row in by_category if row.cents],
+        [(row.label, int(row.cents)) for row in by_org if row.cents],
+    )
+
+
+@dataclass(frozen=True)
+class PoolUse:
+    year: Period
+    today: date
+    spent: int  # this financial year, net of refunds
+    held: int  # reserved for approved requests not yet paid
+    unspent: int  # every fund account's posted balance now (pool, envelopes, clients)
+
+    @property
+    def total(self) -> int:
+        """What the year has had to spend: what it spent plus what is still there."""
+        return self.spent + self.unspent
+
+    @property
+    def elapsed_percent(self) -> float:
+        days = (self.year.end - self.year.start).days + 1
+        return 100.0 * ((self.today - self.year.start).days + 1) / days
+
+    @property
+    def spent_percent(self) -> float:
+        return 100.0 * self.spent / self.total if self.total > 0 else 0.0
+
+    @property
+    def committed_percent(self) -> float:
+        return 100.0 * (self.spent + self.held) / self.total if self.total > 0 else 0.0
+
+
+def pool_use(session: Session, who: Actor) -> tuple[PoolUse, Spend]:
+    today = local_today(session, who.consortium_id)
+    year = financial_year(today)
+    spent = spend(session, who, year)
+    lines = trial_balance(session, _book(session, who))
+    unspent = sum(line.credits - line.debits for line in lines if line.type is AccountType.FUND)
+    _pool, found = envelopes(session, who)
+    held = sum(envelope.balance.held_out for envelope in found)
+    return PoolUse(year, today, spent.total, held, unspent), spent
+
+
+@dataclass(frozen=True)
+class Movement:
+    on: date
+    source: str
+    target: str
+    amount: int
+    memo: str
+    kind: str
+    by: str
+
+
+def recent_movements(session: Session, who: Actor, limit: int = RECENT) -> list[Movement]:
+    """Allocations, moves between envelopes and their reversals, newest first."""
+    book = _book(session, who)
+    debit, credit = accounts.alias("debit"), accounts.alias("credit")
+
+    def fund_account(table: Any) -> Any:
+        return or_(table.c.code == POOL, table.c.code.like("org:%"))
+
+    rows = session.execute(
+        select(
+            transactions.c.effective_date,
+            transactions.c.memo,
+            transactions.c.actor,
+            transfers.c.amount,
+            transfers.c.kind,
+            debit.c.code.label("source"),
+            credit.c.code.label("target"),
+        )
+        .select_from(transfers)
+        .join(books, books.c.id == transfers.c.book_id)
+        .join(transactions, transactions.c.id == transfers.c.transaction_id)
+        .join(debit, debit.c.id == transfers.c.debit_account_id)
+        .join(credit, credit.c.id == transfers.c.credit_account_id)
+        .where(
+            books.c.code == book,
+            transfers.c.phase == "single",
+            transfers.c.kind.in_(("allocation", "reversal")),
+            and_(fund_account(debit), fund_account(credit)),
+        )
+        .order_by(transfers.c.id.desc())
+        .limit(limit)
+    ).all()
+    names = {envelope_account(org.code): org.code for org in _partners(session, who)}
+    names[POOL] = "Pool"
+    people = _people(session, {row.actor for row in rows})
+    return [
+        Movement(
+            row.effective_date,
+            names.get(row.source, row.source),
+            names.get(row.target, row.target),
+            row.amount,
+            row.memo,
+            row.kind,
+            people.get(row.actor, row.actor),
+        )
+        for row in rows
+    ]
+
+
+def _people(session: Session, labels: set[str]) -> dict[str, str]:
+    ids = {int(label[5:]) for label in labels if label.startswith("user:") and label[5:].isdigit()}
+    if not ids:
+        return {}
+    found = session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    return {f"user:{user_id}": name for user_id, name in found}
+
+
+@blueprint.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    who = _pm()
+    session = db_session()
+    pool, found = envelopes(session, who)
+    use, spent = pool_use(session, who)
+    return render_template(
+        "pm/home.html",
+        pool=pool,
+        envelopes=found,
+        totals={
+            "posted": sum(e.balance.posted for e in found),
+            "held": sum(e.balance.held_out for e in found),
+            "available": sum(e.balance.available for e in found),
+        },
+        use=use,
+        spend=spent,
+        movements=recent_movements(session, who),
+    )
+
+
+@blueprint.get("/charts/pool-use.svg")
+@login_required
+def chart_pool_use() -> ResponseReturnValue:
+    who = _pm()
+    use, _spent = pool_use(db_session(), who)
+    return charts.svg_response(
+        charts.pool_use_chart(
+            f"Pool use against {use.year.label} elapsed",
+            elapsed_percent=use.elapsed_percent,
+            spent_percent=use.spent_percent,
+            committed_percent=use.committed_percent,
+        )
+    )
+
+
+@blueprint.get("/charts/spend-by-category.svg")
+@login_required
+def chart_by_category() -> ResponseReturnValue:
+    who = _pm()
+    use, spent = pool_use(db_session(), who)
+    return charts.svg_response(
+        charts.money_bars(
+            f"Spend by category, {use.year.label}", spent.by_category, series="Net spend"
+        )
+    )
+
+
+@blueprint.get("/charts/spend-by-ngo.svg")
+@login_required
+def chart_by_ngo() -> ResponseReturnValue:
+    who = _pm()
+    use, spent = pool_use(db_session(), who)
+    return charts.svg_response(
+        charts.money_bars(
+            f"Spend by NGO, {use.year.label}", spent.by_organisation, series="Net spend"
+        )
+    )
+
+
+def _failed(error: ApprovalError | LedgerError) -> tuple[dict[str, str], str, int]:
+    fields = dict(error.fields) or {"form": error.message}
+    return fields, error.message, status_of(error)
+
+
+Work = Callable[[Session, Actor], Posted]
+
+
+def _write_form(
+    template: str, read: Callable[[FormReader, list[str]], tuple[Work, str]]
+) -> ResponseReturnValue:
+    """GET shows the form; POST reads it, posts one ledger entry, and redirects home.
+
+    ``read`` takes every field (collecting the bad ones) and returns the unit of work with the
+    message to flash once it is done. A hidden key makes a double submit post only once.
+    """
+    who = _pm()
+    session = db_session()
+    codes = [org.code for org in _partners(session, who) if org.active]
+    errors: dict[str, str] = {}
+    message = None
+    status = 200
+    values: dict[str, str] = {
+        "on": local_today(session, who.consortium_id).isoformat(),
+        "key": secrets.token_urlsafe(18),
+    }
+    if request.method == "POST":
+        values = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
+        form = FormReader(request.form)
+        try:
+            work, done = read(form, codes)
+            form.check()
+            posted = as_actor(work)
+        except (ApprovalError, LedgerError) as error:
+            errors, message, status = _failed(error)
+        else:
+            if posted.replayed:
+                flash("That was already recorded; nothing was posted twice.", "info")
+            else:
+                flash(done, "success")
+            return redirect(url_for("pm.home"))
+    pool, found = envelopes(session, who)
+    shown = [e for e in found if e.code in codes]
+    return render_template(
+        template,
+        errors=errors,
+        message=message,
+        values=values,
+        pool=pool,
+        envelopes=shown,
+        options=[(e.code, f"{e.code} – {e.name}") for e in shown],
+    ), status
+
+
+def _key(form: FormReader) -> str | None:
+    token = form.optional_text("key", limit=40)
+    return f"web:{actor().user_id}:{token}" if token else None
+
+
+@blueprint.route("/allocate", methods=["GET", "POST"])
+@login_required
+def allocate() -> ResponseReturnValue:
+    def read(form: FormReader, codes: list[str]) -> tuple[Work, str]:
+        organisation = form.choice("organisation", codes)
+        amount = form.money("amount", allow_zero=False)
+        on = form.day("on")
+        memo = form.text("memo", limit=300)
+        key = _key(form)
+
+        def work(session: Session, who: Actor) -> Posted:
+            assert on is not None  # noqa: S101 - form.check() refused a missing date
+            return allocate_funds(
+                session,
+                who,
+                organisation=organisation,
+                amount_cents=amount,
+                on=on,
+                memo=memo,
+                key=key,
+                now=now(),
+            )
+
+        return work, f"Allocated {format_cents(amount)} from the pool to {organisation}."
+
+    return _write_form("pm/allocate.html", read)
+
+
+@blueprint.route("/move", methods=["GET", "POST"])
+@login_required
+def move() -> ResponseReturnValue:
+    def read(form: FormReader, codes: list[str]) -> tuple[Work, str]:
+        source = form.choice("source", codes)
+        target = form.choice("target", codes)
+        if source and source == target and "target" not in form.errors:
+            form.errors["target"] = "Not the same as the source."
+        amount = form.money("amount", allow_zero=False)
+        on = form.day("on")
+        memo = form.text("memo", limit=300)
+        key = _key(form)
+
+        def work(session: Session, who: Actor) -> Posted:
+            assert on is not None  # noqa: S101 - form.check() refused a missing date
+            return move_between_envelopes(
+                session,
+                who,
+                source=source,
+                target=target,
+                amount_cents=amount,
+                on=on,
+                memo=memo,
+                key=key,
+                now=now(),
+            )
+
+        return work, f"Moved {format_cents(amount)} from {source} to {target}."
+
+    return _write_form("pm/move.html", read)
+
+
+QUORUMS = {Quorum.ANY: "any one of", Quorum.ALL: "all of", Quorum.N_OF_M: "{n} of"}
+SCOPES = {"requesting_org": "of the requesting NGO", "lead": "at the lead agency"}
+
+
+def describe_approver(spec: str, people: dict[int, str]) -> str:
+    """``PM@lead`` → "PM at the lead agency"; ``user:7`` → that person's name."""
+    if spec.startswith("user:") and spec[5:].isdigit():
+        return people.get(int(spec[5:]), f"user {spec[5:]} (no longer known)")
+    role, _, scope = spec.partition("@")
+    return f"{role} {SCOPES.get(scope, scope)}".strip()
+
+
+def describe_conditions(rule: RuleSpec) -> list[str]:
+    if rule.is_fallback:
+        return ["Every request (fallback rule)"]
+    found: list[str] = []
+    if rule.organisation_codes is not None:
+        found.append("NGO is " + " or ".join(sorted(rule.organisation_codes)))
+    if rule.category_codes is not None:
+        found.append("Category is " + " or ".join(sorted(rule.category_codes)))
+    if rule.above_cents is not None:
+        found.append(f"Amount above {format_cents(rule.above_cents)}")
+    if rule.up_to_cents is not None:
+        found.append(f"Amount at most {format_cents(rule.up_to_cents)}")
+    if rule.client_fy_total_above_cents is not None:
+        found.append(
+            "Client's financial-year total above " + format_cents(rule.client_fy_total_above_cents)
+        )
+    if rule.supplier_unverified:
+        found.append("Supplier not yet verified")
+    return found or ["Every request"]
+
+
+@blueprint.get("/policy")
+@login_required
+def policy() -> ResponseReturnValue:
+    who = _pm()
+    session = db_session()
+    try:
+        found, rules = published_policy(session, who.consortium_id)
+    except NotFoundError as error:
+        return render_template("pm/policy.html", policy=None, message=error.message, rules=[])
+    ids = {
+        int(spec[5:])
+        for rule in rules
+        for step in rule.steps
+        for spec in (*step.approvers, step.escalate_to or "")
+        if spec.startswith("user:") and spec[5:].isdigit()
+    }
+    people = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+    published_by = (
+        session.get(User, found.published_by_id) if found.published_by_id is not None else None
+    )
+    category_names = dict(
+        session.execute(
+            select(Category.code, Category.name).where(Category.consortium_id == who.consortium_id)
+        ).all()
+    )
+    shown = [
+        {
+            "name": rule.name,
+            "conditions": describe_conditions(rule),
+            "categories": [category_names.get(c, c) for c in sorted(rule.category_codes or ())],
+            "steps": [
+                {
+                    "approvers": [describe_approver(a, people) for a in step.approvers],
+                    "quorum": QUORUMS[step.quorum].format(n=step.quorum_n),
+                    "sla": step.sla_business_days,
+                    "escalate_to": describe_approver(step.escalate_to, people)
+                    if step.escalate_to
+                    else None,
+                }
+                for step in rule.steps
+            ],
+        }
+        for rule in rules
+    ]
+    versions = session.execute(
+        select(func.count())
+        .select_from(ApprovalPolicy)
+        .where(ApprovalPolicy.consortium_id == who.consortium_id)
+    ).scalar_one()
+    return render_template(
+        "pm/policy.html",
+        policy=found,
+        published_by=published_by.display_name if published_by else None,
+        rules=shown,
+        versions=versions,
+        message=None,
+    )

@@ -1,0 +1,257 @@
+"""The Support Facilitator's day: my clients and their needs, my requests, a new request.
+
+Opening a client record is a read of health-adjacent information, so it goes through
+``approvals.clients.get_client`` in a committed unit of work: the audit trail records it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from approvals.actors import Actor
+from approvals.clients import add_need, change_status, clients_of, enrol_client, get_client
+from approvals.clients import can_see as can_see_client
+from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
+from approvals.models import (
+    Category,
+    Client,
+    ClientStatus,
+    Need,
+    NeedDomain,
+    Organisation,
+    Role,
+    Supplier,
+)
+from approvals.queries import client_availability, client_history, my_requests, page
+from approvals.requests import RequestInput, create_request
+from approvals.states import Action
+from approvals.transitions import transition
+from ledger.errors import LedgerError
+from web import db_session
+from web.auth import actor, as_actor, local_today, now
+from web.errors import status_of
+from web.forms import FormReader
+
+blueprint = Blueprint("sf", __name__, url_prefix="/sf")
+
+
+def _staff(client_id: int | None = None) -> Actor:
+    """SFs and TLs of a partner NGO work with clients; another NGO's client is not there (404)."""
+    who = actor()
+    who.require(Role.SF, Role.TL, doing="work with clients")
+    if client_id is not None:
+        found = db_session().get(Client, client_id)
+        if found is None or not can_see_client(who, found):
+            raise NotFoundError("There is no such client.")
+    return who
+
+
+@blueprint.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    who = _staff()
+    session = db_session()
+    clients = clients_of(session, who)
+    requests, more = page(
+        session, my_requests(who), before=request.args.get("before", type=int), limit=25
+    )
+    return render_template(
+        "sf/home.html",
+        clients=clients,
+        mine=[c for c in clients if c.support_facilitator_id == who.user_id],
+        requests=requests,
+        more=more,
+        codes={c.id: c.code for c in clients},
+    )
+
+
+def _client_page(client_id: int, errors: dict[str, str] | None = None, **extra: Any) -> str:
+    client = as_actor(lambda s, a: get_client(s, a, client_id, now=now(), why="client page"))
+    session = db_session()
+    who = actor()
+    needs = list(
+        session.execute(select(Need).where(Need.client_id == client.id).order_by(Need.id)).scalars()
+    )
+    return render_template(
+        "sf/client.html",
+        client=client,
+        needs=needs,
+        history=client_history(session, who, client),
+        domains=[(d.value, d.value.replace("_", " ")) for d in NeedDomain],
+        statuses=[(s.value, s.value) for s in ClientStatus if s.value != client.status],
+        errors=errors or {},
+        form=request.form if errors else {},
+        **extra,
+    )
+
+
+@blueprint.get("/clients/<int:client_id>")
+@login_required
+def client(client_id: int) -> ResponseReturnValue:
+    _staff(client_id)
+    return _client_page(client_id)
+
+
+@blueprint.post("/clients/<int:client_id>/needs")
+@login_required
+def new_need(client_id: int) -> ResponseReturnValue:
+    _staff(client_id)
+    form = FormReader(request.form)
+    domain = form.choice("domain", [d.value for d in NeedDomain])
+    goal = form.text("goal", limit=200)
+    try:
+        form.check()
+        as_actor(lambda s, a: add_need(s, a, client_id, domain=domain, goal=goal, now=now()))
+    except ApprovalError as error:
+        return _client_page(client_id, error.fields or {"goal": error.message}), status_of(error)
+    flash("The need was added to the Action Plan.", "success")
+    return redirect(url_for("sf.client", client_id=client_id))
+
+
+@blueprint.post("/clients/<int:client_id>/status")
+@login_required
+def set_status(client_id: int) -> ResponseReturnValue:
+    _staff(client_id)
+    form = FormReader(request.form)
+    status = form.choice("status", [s.value for s in ClientStatus])
+    try:
+        form.check()
+        as_actor(lambda s, a: change_status(s, a, client_id, ClientStatus(status), now=now()))
+    except ApprovalError as error:
+        return _client_page(client_id, error.fields or {"status": error.message}), status_of(error)
+    flash(f"The client is now {status}.", "success")
+    return redirect(url_for("sf.client", client_id=client_id))
+
+
+@blueprint.route("/clients/new", methods=["GET", "POST"])
+@login_required
+def new_client() -> ResponseReturnValue:
+    who = _staff()
+    session = db_session()
+    organisations = sorted(who.organisations_with(Role.SF) | who.organisations_with(Role.TL))
+    names = {
+        o.id: o.name
+        for o in session.execute(
+            select(Organisation).where(Organisation.id.in_(organisations))
+        ).scalars()
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = FormReader(request.form)
+        code = form.text("code", limit=20)
+        initials = form.text("initials", limit=3)
+        organisation_id = form.identifier("organisation_id") or 0
+        try:
+            form.check()
+            created = as_actor(
+                lambda s, a: enrol_client(
+                    s,
+                    a,
+                    code=code,
+                    initials=initials,
+                    organisation_id=organisation_id,
+                    support_facilitator_id=a.user_id,
+                    now=now(),
+                )
+            )
+        except ApprovalError as error:
+            errors = error.fields or {"code": error.message}
+            return render_template(
+                "sf/new_client.html", errors=errors, form=request.form, organisations=names
+            ), status_of(error)
+        flash(
+            f"{created.code} was referred. Mark them active when you start working together.",
+            "success",
+        )
+        return redirect(url_for("sf.client", client_id=created.id))
+    return render_template("sf/new_client.html", errors=errors, form={}, organisations=names)
+
+
+def _request_form(
+    client: Client, errors: dict[str, str], form: Any, message: str | None = None
+) -> str:
+    session = db_session()
+    who = actor()
+    needs = session.execute(
+        select(Need).where(Need.client_id == client.id, Need.status == "open").order_by(Need.id)
+    ).scalars()
+    categories = session.execute(
+        select(Category)
+        .where(Category.consortium_id == who.consortium_id, Category.active.is_(True))
+        .order_by(Category.name)
+    ).scalars()
+    suppliers = session.execute(
+        select(Supplier).where(Supplier.consortium_id == who.consortium_id).order_by(Supplier.name)
+    ).scalars()
+    history = client_history(session, who, client)
+    organisation = session.get_one(Organisation, client.organisation_id)
+    panel = client_availability(
+        session,
+        client_id=client.id,
+        organisation_id=client.organisation_id,
+        day=local_today(session, who.consortium_id),
+    )
+    return render_template(
+        "sf/new_request.html",
+        client=client,
+        needs=[(n.id, f"{n.domain.replace('_', ' ')}: {n.goal}") for n in needs],
+        categories=[(c.id, c.name) for c in categories],
+        suppliers=[
+            (s.id, s.name + ("" if s.verified_at else " (not yet verified)")) for s in suppliers
+        ],
+        history=history,
+        organisation=organisation,
+        panel=panel,
+        errors=errors,
+        form=form,
+        message=message,
+    )
+
+
+@blueprint.route("/clients/<int:client_id>/requests/new", methods=["GET", "POST"])
+@login_required
+def new_request(client_id: int) -> ResponseReturnValue:
+    _staff(client_id)
+    client = as_actor(lambda s, a: get_client(s, a, client_id, now=now(), why="new request"))
+    if request.method == "GET":
+        return _request_form(client, {}, {})
+    form = FormReader(request.form)
+    data = RequestInput(
+        client_id=client.id,
+        need_id=form.identifier("need_id") or 0,
+        category_id=form.identifier("category_id") or 0,
+        amount_cents=form.money("amount"),
+        gst_cents=form.money("gst", allow_zero=True, required=False),
+        supplier_id=form.identifier("supplier_id", required=False),
+        purpose=form.text("purpose", limit=500),
+        no_other_channel=form.text("no_other_channel", limit=1000),
+        needed_by=form.day("needed_by"),  # type: ignore[arg-type]
+    )
+    submit = request.form.get("intent") == "submit"
+
+    def work(session: Session, who: Actor) -> int:
+        created = create_request(session, who, data, now=now())
+        if submit:
+            transition(session, who, created.id, Action.SUBMIT, now=now())
+        return created.id
+
+    try:
+        form.check()
+        request_id = as_actor(work)
+    except InvalidInputError as error:
+        fields = {_FORM_NAMES.get(k, k): v for k, v in error.fields.items()}
+        return _request_form(client, fields, request.form, error.message), 422
+    except (ApprovalError, LedgerError) as error:
+        return _request_form(client, {}, request.form, error.message), status_of(error)
+    flash("Submitted for approval." if submit else "Saved as a draft.", "success")
+    return redirect(url_for("requests.detail", request_id=request_id))
+
+
+# The service names fields by the model; the form by what people type.
+_FORM_NAMES = {"amount_cents": "amount", "gst_cents": "gst"}
