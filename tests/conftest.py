@@ -16,15 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import approvals.people
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
 
 POSTGRES_URL = os.environ.get("FLEXPOOL_TEST_DATABASE_URL")
 REQUIRE_POSTGRES = os.environ.get("FLEXPOOL_REQUIRE_POSTGRES") == "1"
 NEEDS_POSTGRES = "needs PostgreSQL: set FLEXPOOL_TEST_DATABASE_URL"
+
+
+# Real argon2id with test-sized cost: worlds and the demo hash a dozen users each, and the web
+# tests sign in hundreds of times. The default cost is for production, not for proofs.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
 
 
 def postgres_url() -> str:

@@ -124,18 +124,6 @@ def user_of(session: Session, world: World, who: str) -> User:
     return session.get_one(User, world.users[who])
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id, with test-sized cost: a world has a dozen users to hash."""
-    from argon2 import PasswordHasher
-
-    import approvals.people
-
-    monkeypatch.setattr(
-        approvals.people, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-
-
 @dataclass
 class Desk:
     """A world ready for requests: policy, categories, a verified supplier, a funded envelope."""

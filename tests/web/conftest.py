@@ -22,10 +22,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
+import approvals.people
 from approvals.demo import LOGINS, PASSWORD, load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
-from tests.conftest import postgres_url
+from tests.conftest import CHEAP_HASHER, postgres_url
 from web import create_app
 from web.config import Config
 from web.security import limiter
@@ -38,7 +39,9 @@ def _load(url: str) -> str:
     engine = make_engine(url)
     try:
         today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
-        load_demo(make_session_factory(engine), today=today)
+        with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
+            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            load_demo(make_session_factory(engine), today=today)
     finally:
         engine.dispose()
     return url
@@ -151,3 +154,11 @@ def login(app: Flask) -> Any:
         return signed
 
     return sign_in
+
+
+def sqlite_only_web_db(tmp_path: Path, demo_sqlite: Path) -> str:
+    """For page modules whose services and queries the approvals, ledger and API tests already
+    run on PostgreSQL: one database is enough there, and the suite stays inside its budget."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_sqlite, path)
+    return f"sqlite:///{path}"

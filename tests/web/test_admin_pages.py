@@ -31,8 +31,11 @@ from approvals.models import (
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec, StepSpec, default_rules
 from ledger.queries import get_balance
-from tests.web.conftest import Client
+from tests.web.conftest import Client, sqlite_only_web_db
 from web.pages.admin import parse_rules, rules_to_json
+
+# SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
+web_db = pytest.fixture(sqlite_only_web_db)
 
 PASSWORD = "a long enough password"
 VALID_ABN = "51 824 753 556"

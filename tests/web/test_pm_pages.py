@@ -23,8 +23,12 @@ from approvals.setup import envelope_account
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
+from tests.web.conftest import sqlite_only_web_db
 from web.charts import SVG_POLICY
 from web.security import CONTENT_SECURITY_POLICY
+
+# SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
+web_db = pytest.fixture(sqlite_only_web_db)
 
 PM = "pm@lead.demo"
 ROW = re.compile(

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from approvals.actors import Actor
+from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
 from ledger.money import format_cents
 from web import db_session
@@ -51,7 +52,7 @@ def _layout() -> dict[str, Any]:
         return {"areas": [], "unread": 0}
     try:
         who = actor()
-    except Exception:  # an account deactivated mid-session: the page itself will refuse
+    except ApprovalError:  # e.g. the consortium went away: the page itself will say so
         return {"areas": [], "unread": 0}
     session = db_session()
     unread = session.scalar(
