@@ -25,12 +25,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 PASSWORD = "flexpool-demo"  # noqa: S105 - the generator's documented password
+# Sessions are bound to the browser that signed in (Flask-Login "strong" protection): the
+# sign-in and the load must present the same User-Agent, or every page is a redirect.
+USER_AGENT = "flexpool-bench/1"
 TARGET_P95_MS = 200.0
 LUA = """
 done = function(summary, latency, requests)
@@ -86,6 +90,7 @@ def _wait(base: str, seconds: float = 60) -> None:
 def _session_cookie(base: str, email: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf-token" content="([^"]+)"', page)
     assert token, "no CSRF token on the login page"
@@ -109,6 +114,25 @@ def _api_token(base: str, email: str) -> str:
         return token
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _check(url: str, header: str) -> None:
+    """The page itself answers 200 with these credentials (a redirect would flatter the run)."""
+    name, value = header.split(": ", 1)
+    opener = urllib.request.build_opener(_NoRedirect())
+    request = urllib.request.Request(url, headers={name: value, "User-Agent": USER_AGENT})  # noqa: S310
+    try:
+        with opener.open(request) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if status != 200:
+        raise SystemExit(f"{url} answered {status}, not 200: the figures would be meaningless")
+
+
 def _wrk(url: str, header: str, connections: int, seconds: int, script: Path) -> dict[str, float]:
     out = subprocess.run(  # noqa: S603 - fixed arguments
         [
@@ -122,6 +146,8 @@ def _wrk(url: str, header: str, connections: int, seconds: int, script: Path) ->
             str(script),
             "-H",
             header,
+            "-H",
+            f"User-Agent: {USER_AGENT}",
             url,
         ],
         capture_output=True,
@@ -172,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
                     header = f"Authorization: Bearer {_api_token(base, email)}"
                 else:
                     header = f"Cookie: {_session_cookie(base, email)}"
+                _check(base + target.path, header)
                 _wrk(base + target.path, header, 2, 2, script)  # warm the workers
                 result = _wrk(base + target.path, header, args.connections, args.seconds, script)
                 rows.append((target, result))
