@@ -16,6 +16,7 @@ from approvals import audit
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Delegation, Role, User
+from approvals.people import belongs_to
 
 APPROVING = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
 
@@ -41,8 +42,11 @@ def delegate(
             "A delegation cannot end before it starts.",
             fields={"ends_on": "On or after the start."},
         )
-    if session.get(User, to_user_id) is None:
-        raise NotFoundError("There is no such user.")
+    for someone in (principal, to_user_id):
+        if session.get(User, someone) is None or not belongs_to(
+            session, actor.consortium_id, someone
+        ):
+            raise NotFoundError("There is no such user.")
     delegate_roles = load_actor(
         session, user_id=to_user_id, consortium_id=actor.consortium_id, today=starts_on
     )
@@ -99,6 +103,8 @@ def revoke(session: Session, actor: Actor, delegation_id: int, *, now: datetime)
         delegation.created_by_id,
     ) and not actor.has_lead(Role.ADMIN):
         raise NotAllowedError("Only the person who delegated, or ADMIN, may revoke it.")
+    if delegation.revoked_at is not None:
+        return  # already revoked: nothing changes and nothing more is recorded
     delegation.revoked_at = now
     session.flush()
     audit.record(

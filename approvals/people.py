@@ -140,7 +140,9 @@ def grant_role(
         raise NotFoundError("There is no such organisation.")
     if actor is not None:
         actor.require_lead(Role.ADMIN, doing="grant roles")
-    if session.get(User, user_id) is None:
+    if session.get(User, user_id) is None or (
+        actor is not None and not belongs_to(session, actor.consortium_id, user_id)
+    ):
         raise NotFoundError("There is no such user.")
     if valid_to is not None and valid_to < valid_from:
         raise InvalidInputError(

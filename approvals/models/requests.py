@@ -122,6 +122,8 @@ class Decision(Base):
     """Every action on a request, who took it and for whom. Append-only."""
 
     __tablename__ = "decisions"
+    # "Recently decided by you" on every approver's inbox.
+    __table_args__ = (Index("ix_decisions_actor", "actor_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("fund_requests.id"), index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +10,10 @@ from sqlalchemy import select
 from approvals.delegations import delegate, revoke
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.funds import allocate, move_between_envelopes, receive_grant, return_to_funder
-from approvals.models import Decision
+from approvals.models import AuditEvent, Decision, Delegation, Role
+from approvals.people import grant_role
 from ledger import InsufficientFundsError, get_balance
-from tests.approvals.conftest import A, Desk, World, as_
+from tests.approvals.conftest import A, Desk, World, as_, build_world
 
 DAY = date(2026, 11, 19)
 WEEK_END = date(2026, 11, 26)
@@ -220,3 +221,69 @@ def test_finance_records_a_gst_refund_from_the_tax_office(world: World) -> None:
     assert (posted(world, "bank"), posted(world, "gst_receivable")) == (4_000, -4_000)
     with pytest.raises(NotAllowedError):
         refund("pm")
+
+
+def test_revoking_twice_changes_nothing_more(world: World) -> None:
+    delegation_id = as_(
+        world,
+        "tl1",
+        lambda s, a: (
+            delegate(
+                s, a, to_user_id=world.users["tl2"], starts_on=DAY, ends_on=WEEK_END, now=world.now
+            ).id
+        ),
+    )
+    as_(world, "tl1", lambda s, a: revoke(s, a, delegation_id, now=world.now))
+    later = world.now + timedelta(hours=1)
+    as_(world, "tl1", lambda s, a: revoke(s, a, delegation_id, now=later))
+    with world.factory() as session:
+        assert session.get_one(Delegation, delegation_id).revoked_at == world.now
+        events = session.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "delegation.revoked", AuditEvent.subject_id == delegation_id
+            )
+        ).all()
+        assert len(events) == 1
+
+
+def test_nobody_delegates_to_or_grants_roles_to_another_consortiums_people(
+    world: World,
+) -> None:
+    other = build_world(world.factory, world.now)
+    stranger = other.users["tl1"]
+    with pytest.raises(NotFoundError):
+        as_(
+            world,
+            "tl1",
+            lambda s, a: delegate(
+                s, a, to_user_id=stranger, starts_on=DAY, ends_on=WEEK_END, now=world.now
+            ),
+        )
+    with pytest.raises(NotFoundError):
+        as_(
+            world,
+            "admin",
+            lambda s, a: delegate(
+                s,
+                a,
+                from_user_id=stranger,
+                to_user_id=world.users["tl2"],
+                starts_on=DAY,
+                ends_on=WEEK_END,
+                now=world.now,
+            ),
+        )
+    with pytest.raises(NotFoundError):
+        as_(
+            world,
+            "admin",
+            lambda s, a: grant_role(
+                s,
+                a,
+                user_id=stranger,
+                organisation_id=world.organisations["NGO1"],
+                role=Role.TL,
+                valid_from=DAY,
+                now=world.now,
+            ),
+        )
