@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -196,7 +195,3 @@ def test_a_forged_post_from_the_browser_is_refused(new_page: Any) -> None:
     assert response.status == 400
     page.reload()
     assert "Forged from elsewhere" not in page.content()
-
-
-def test_screenshots_land_in_the_ignored_folder() -> None:
-    assert Path(".gitignore").read_text().count("tests/e2e/screenshots/") == 1

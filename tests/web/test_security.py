@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from approvals.models import FundRequest, Need
+from approvals.models import Need
 from tests.web.conftest import Client as Browser
 from tests.web.conftest import make_app
 from web import session_factory
@@ -140,12 +140,23 @@ def test_vendored_assets_match_their_recorded_checksums() -> None:
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
 
 
-def test_an_unexpected_error_is_a_plain_500_that_leaks_nothing(app: Flask, login: Any) -> None:
+def test_an_unexpected_error_is_a_plain_500_that_leaks_nothing(app: Flask) -> None:
     @app.get("/boom-for-test")
     def boom() -> str:
         raise RuntimeError("secret internals")
 
-    response = app.test_client().get("/boom-for-test")
-    assert response.status_code == 500
-    assert "secret internals" not in response.get_data(as_text=True)
-    assert FundRequest is not None
+    @app.get("/api/v1/boom-for-test")
+    def api_boom() -> str:
+        raise RuntimeError("secret internals")
+
+    page = app.test_client().get("/boom-for-test")
+    assert page.status_code == 500
+    assert "secret internals" not in page.get_data(as_text=True)
+    assert "Something went wrong" in page.get_data(as_text=True)
+    api = app.test_client().get("/api/v1/boom-for-test")
+    assert api.status_code == 500
+    assert api.get_json() == {
+        "error": "internal_error",
+        "message": "Something went wrong on our side.",
+        "fields": {},
+    }
