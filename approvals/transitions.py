@@ -53,7 +53,7 @@ def transition(
     request = session.execute(
         select(FundRequest).where(FundRequest.id == request_id).with_for_update()
     ).scalar()
-    if request is None or not can_see(actor, request, _deciders_now(session, actor, request, now)):
+    if request is None or not can_see(actor, request, deciders_now(session, actor, request, now)):
         raise NotFoundError("There is no such request.")
     require_part(actor, action, request)
     state = RequestState(request.state)
@@ -153,8 +153,11 @@ def require_part(actor: Actor, action: Action, request: FundRequest) -> None:
         raise NotAllowedError(f"Your role does not {action.value.replace('_', ' ')} requests.")
 
 
-def _deciders_now(session: Session, actor: Actor, request: FundRequest, now: datetime) -> set[int]:
-    """The current step's approvers, with the actor among them if they stand in for one."""
+def deciders_now(session: Session, actor: Actor, request: FundRequest, now: datetime) -> set[int]:
+    """The current step's approvers, with the actor among them if they stand in for one.
+
+    Pages and the API decide who sees a request and who is offered a decision with this too.
+    """
     approvers = current_approvers(session, request)
     zone = ZoneInfo(session.get_one(Consortium, request.consortium_id).timezone)
     standing_in_for = delegators_for(

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from approvals.models import AuditEvent, Client, FundRequest, Need, User
+from approvals.models import AuditEvent, Client, Decision, FundRequest, Need, User
 from tests.web.conftest import Client as Browser
 from web import session_factory
 
@@ -293,3 +293,58 @@ def test_every_sf_and_request_form_refuses_bad_input_by_field_and_changes_nothin
     page = response.get_data(as_text=True)
     assert f'id="e-{field}"' in page or f"{field}" in page.lower()
     assert _fingerprint(app) == before
+
+
+def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, login: Any) -> None:
+    """TL NGO2 stands in for TL NGO1 today: the page and the API both let them in."""
+    from approvals.actors import load_actor
+    from approvals.delegations import delegate
+    from ledger.db import run_in_transaction
+
+    def arrange(session: Any) -> None:
+        tl1, tl2 = (
+            session.execute(select(User).where(User.email == e)).scalar_one()
+            for e in ("tl@ngo1.demo", "tl@ngo2.demo")
+        )
+        consortium_id = (
+            session.execute(select(Client.consortium_id).where(Client.organisation_id.is_not(None)))
+            .scalars()
+            .first()
+        )
+        who = load_actor(session, user_id=tl1.id, consortium_id=consortium_id, today=_today())
+        from datetime import UTC, datetime
+
+        delegate(
+            session,
+            who,
+            to_user_id=tl2.id,
+            starts_on=_today(),
+            ends_on=_today() + timedelta(days=2),
+            now=datetime.now(UTC),
+        )
+
+    sf = login("sf@ngo1.demo")
+    request_id = _new_request(app, sf, _client_of(app, "sf@ngo1.demo").id, amount="41.00")
+    stranger = login("tl@ngo2.demo")
+    assert stranger.get(f"/requests/{request_id}").status_code == 404
+    run_in_transaction(session_factory(app), arrange)
+    page = stranger.get(f"/requests/{request_id}")
+    assert page.status_code == 200 and 'value="approve"' in page.get_data(as_text=True)
+    token = app.test_client().post(
+        "/api/v1/tokens", json={"email": "tl@ngo2.demo", "password": "flexpool-demo"}
+    )
+    api = app.test_client().get(
+        f"/api/v1/requests/{request_id}",
+        headers={"Authorization": f"Bearer {token.get_json()['token']}"},
+    )
+    assert api.status_code == 200
+    assert stranger.post(f"/requests/{request_id}/act", {"action": "approve"}).status_code == 302
+    with session_factory(app)() as session:
+        decision = session.execute(
+            select(Decision).where(Decision.request_id == request_id, Decision.action == "approve")
+        ).scalar_one()
+        tl1 = session.execute(select(User.id).where(User.email == "tl@ngo1.demo")).scalar_one()
+        # Recorded "by TL NGO2 on behalf of TL NGO1"; the chain may go on (the shared
+        # PostgreSQL demo's client may be past the yearly amount that adds the PM).
+        assert decision.on_behalf_of_id == tl1
+        assert session.get_one(FundRequest, request_id).state in ("approved", "pending")

@@ -23,11 +23,10 @@ from approvals.requests import (
     RequestInput,
     can_see,
     create_request,
-    current_approvers,
     request_label,
 )
 from approvals.states import Action, RequestState
-from approvals.transitions import require_part, transition
+from approvals.transitions import deciders_now, require_part, transition
 from web.api.core import int_cursor, page, read, renamed, route, str_cursor, write
 from web.api.schemas import (
     ApproveSchema,
@@ -187,7 +186,7 @@ def _part_in(request_id: int, action: Action) -> Callable[[Session, Actor], None
 
 def find_request(session: Session, who: Actor, request_id: int) -> FundRequest:
     found = session.get(FundRequest, request_id)
-    if found is None or not can_see(who, found, current_approvers(session, found)):
+    if found is None or not can_see(who, found, deciders_now(session, who, found, now())):
         raise NotFoundError("There is no such request.")
     return found
 

@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from approvals.actors import Actor
 from approvals.attachments import add_attachment, read_attachment
-from approvals.chain import delegators_for
 from approvals.errors import ApprovalError, NotAllowedError, NotFoundError
 from approvals.models import (
     Attachment,
@@ -42,12 +41,12 @@ from approvals.models import (
     Supplier,
 )
 from approvals.queries import availability, client_history, names
-from approvals.requests import can_see, current_approvers
+from approvals.requests import can_see
 from approvals.states import Action, RequestState, allowed_actions
-from approvals.transitions import transition
+from approvals.transitions import deciders_now, transition
 from ledger.errors import LedgerError
 from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.auth import actor, as_actor, now
 from web.errors import status_of
 from web.forms import FormReader
 
@@ -80,33 +79,24 @@ def _store() -> Path:
 
 
 def _visible(request_id: int) -> tuple[FundRequest, set[int]]:
+    """The request and who decides its current step now (the viewer too, if standing in)."""
     session = db_session()
     found = session.get(FundRequest, request_id)
     who = actor()
-    approvers = current_approvers(session, found) if found is not None else set()
-    if found is None or not can_see(who, found, approvers | _standing_in(who, approvers)):
+    deciders = deciders_now(session, who, found, now()) if found is not None else set()
+    if found is None or not can_see(who, found, deciders):
         raise NotFoundError("There is no such request.")
-    return found, approvers
+    return found, deciders
 
 
-def _standing_in(who: Actor, approvers: set[int]) -> set[int]:
-    """The viewer, if they stand in today for one of the step's approvers."""
-    session = db_session()
-    today = local_today(session, who.consortium_id)
-    principals = delegators_for(session, who.user_id, who.consortium_id, today)
-    return {who.user_id} if principals & approvers else set()
-
-
-def offered_actions(who: Actor, found: FundRequest, approvers: set[int]) -> list[Action]:
+def offered_actions(who: Actor, found: FundRequest, deciders: set[int]) -> list[Action]:
     """The buttons worth showing this viewer; the service still checks every one."""
     state = RequestState(found.state)
     possible = set(allowed_actions(state))
     offered: list[Action] = []
     if found.requester_id == who.user_id:
         offered += [a for a in REQUESTER_ACTIONS if a in possible]
-    if who.user_id != found.requester_id and (
-        approvers & ({who.user_id} | _standing_in(who, approvers))
-    ):
+    if who.user_id != found.requester_id and who.user_id in deciders:
         offered += [a for a in APPROVER_ACTIONS if a in possible]
     if Action.CANCEL in possible and (who.has_lead(Role.PM) or who.has_lead(Role.FIN)):
         offered.append(Action.CANCEL)
@@ -116,7 +106,7 @@ def offered_actions(who: Actor, found: FundRequest, approvers: set[int]) -> list
 def _render(
     request_id: int, errors: dict[str, str] | None = None, message: str | None = None
 ) -> str:
-    found, approvers = _visible(request_id)
+    found, deciders = _visible(request_id)
     session = db_session()
     who = actor()
     client = session.get_one(Client, found.client_id)
@@ -146,7 +136,7 @@ def _render(
         | {d.on_behalf_of_id for d in decisions if d.on_behalf_of_id}
         | {u for users in step_people.values() for u in users},
     )
-    offered = offered_actions(who, found, approvers)
+    offered = offered_actions(who, found, deciders)
     deciding = bool(set(offered) & set(APPROVER_ACTIONS))
     return render_template(
         "requests/detail.html",
