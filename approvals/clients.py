@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
@@ -216,10 +216,14 @@ def add_need(
     return need
 
 
-def clients_of(session: Session, actor: Actor) -> list[Client]:
-    """The clients the actor may see, by code."""
+def visible_clients(actor: Actor) -> Select[Client]:
+    """The list form of ``can_see``: the clients the actor may see, by code."""
     query = select(Client).where(Client.consortium_id == actor.consortium_id).order_by(Client.code)
     if not any(actor.has_lead(role) for role in LEAD_READERS):
         organisations = actor.organisations_with(Role.SF) | actor.organisations_with(Role.TL)
         query = query.where(Client.organisation_id.in_(organisations))
-    return list(session.execute(query).scalars())
+    return query
+
+
+def clients_of(session: Session, actor: Actor) -> list[Client]:
+    return list(session.execute(visible_clients(actor)).scalars())

@@ -21,6 +21,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -93,6 +94,7 @@ def _load(identity: str) -> SignedIn | None:
         return None
     if user is None or not user.active or _stamp(user) != stamp:
         return None
+    g.signed_in_row = user  # see _hold
     return SignedIn(user.id, int(consortium_id), user.email, user.display_name, stamp)
 
 
@@ -101,8 +103,18 @@ def now() -> datetime:
 
 
 def local_today(session: Session, consortium_id: int, at: datetime | None = None) -> date:
-    zone = session.get_one(Consortium, consortium_id).timezone
+    zone = _hold(session.get_one(Consortium, consortium_id)).timezone
     return (at or now()).astimezone(ZoneInfo(zone)).date()
+
+
+def _hold(row: Consortium) -> Consortium:
+    """Keep the row referenced for the rest of the request.
+
+    The session's identity map holds rows weakly: without a reference, the layout, the date
+    filters and the services each fetched the consortium (and the user) again, a query apiece."""
+    if has_request_context():
+        g.consortium_row = row
+    return row
 
 
 def actor() -> Actor:

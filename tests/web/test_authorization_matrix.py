@@ -78,6 +78,7 @@ CORE: dict[str, set[str] | None] = {
     "notifications.mark_read": SIGNED_IN,
     "sf.home": {"sf@ngo1.demo", "sf@ngo2.demo", "tl@ngo1.demo", "tl@ngo2.demo"},
     "sf.new_client": {"sf@ngo1.demo", "sf@ngo2.demo", "tl@ngo1.demo", "tl@ngo2.demo"},
+    "sf.clients": {"sf@ngo1.demo", "sf@ngo2.demo", "tl@ngo1.demo", "tl@ngo2.demo"},
     "sf.client": NGO1_STAFF,
     "sf.new_need": NGO1_STAFF,
     "sf.set_status": NGO1_STAFF,

@@ -263,3 +263,66 @@ def test_others_are_refused(app: Flask, login: Any, email: str) -> None:
 def test_signed_out_people_are_sent_to_sign_in(client: Any) -> None:
     response = client.get("/pm/charts/pool-use.svg")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_spend_follows_a_refund_and_a_renamed_category_at_once(app: Flask, login: Any) -> None:
+    """The spend figures are remembered per process until the book moves: prove they move."""
+    from approvals.actors import load_actor
+    from approvals.models import Category, User
+    from approvals.payments import record_refund
+    from approvals.spend import net_spend
+    from ledger.db import run_in_transaction
+    from web.auth import local_today, now
+
+    sessions = app.extensions["flexpool.sessions"]
+    with sessions() as session:
+        consortium = session.execute(select(Consortium).where(Consortium.code == CODE)).scalar_one()
+        today = local_today(session, consortium.id)
+        year = financial_year(today)
+        before = net_spend(session, consortium.id, year)
+        payment = (
+            session.execute(
+                select(Payment)
+                .join(FundRequest, FundRequest.id == Payment.request_id)
+                .where(
+                    FundRequest.consortium_id == consortium.id,
+                    Payment.paid_on.between(year.start, year.end),
+                )
+                .order_by(Payment.id)
+            )
+            .scalars()
+            .first()
+        )
+        assert payment is not None
+        category = session.execute(
+            select(Category)
+            .join(FundRequest, FundRequest.category_id == Category.id)
+            .where(FundRequest.id == payment.request_id)
+        ).scalar_one()
+        fin = session.execute(select(User.id).where(User.email == "fin@lead.demo")).scalar_one()
+
+    def refund(session: Any) -> None:
+        actor = load_actor(session, user_id=fin, consortium_id=consortium.id, today=today)
+        record_refund(
+            session,
+            actor,
+            payment.id,
+            amount_cents=1,
+            received_on=today,
+            reference="cache test",
+            now=now(),
+        )
+
+    def rename(session: Any) -> None:  # no money moves: the book's sequence stays put
+        session.get_one(Category, category.id).name = "Renamed for the test"
+
+    run_in_transaction(sessions, refund)
+    with sessions() as session:
+        after = net_spend(session, consortium.id, year)
+    assert after.total == before.total - 1
+    run_in_transaction(sessions, rename)
+    with sessions() as session:
+        after = net_spend(session, consortium.id, year)
+    assert "Renamed for the test" in dict(after.by_category)
+    assert category.name not in dict(after.by_category)
+    assert "Renamed for the test" in page(login(PM).get("/pm/"))

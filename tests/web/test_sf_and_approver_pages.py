@@ -95,6 +95,24 @@ def test_the_sf_home_lists_my_clients_and_my_requests(app: Flask, login: Any) ->
     assert client.code in page and "My requests" in page
     other = _client_of(app, "sf@ngo2.demo")
     assert other.code not in page
+    colleague = _client_of(app, "sf2@ngo1.demo")
+    assert colleague.code not in page  # a colleague's clients are one click away, not here
+    assert "All clients of my NGO" in page
+
+
+def test_the_ngo_client_list_finds_by_code_and_never_shows_another_ngo(
+    app: Flask, login: Any
+) -> None:
+    sf = login("sf@ngo1.demo")
+    colleague, other = _client_of(app, "sf2@ngo1.demo"), _client_of(app, "sf@ngo2.demo")
+    page = sf.get("/sf/clients").get_data(as_text=True)
+    assert colleague.code in page and other.code not in page
+    found = sf.get("/sf/clients", query_string={"q": colleague.code.lower()})
+    assert colleague.code in found.get_data(as_text=True)
+    theirs = sf.get("/sf/clients", query_string={"q": other.code}).get_data(as_text=True)
+    assert f"/sf/clients/{other.id}" not in theirs and "No clients match" in theirs
+    odd = sf.get("/sf/clients", query_string={"q": "%_'\\", "after": "zz" * 40})
+    assert odd.status_code == 200 and "No clients match" in odd.get_data(as_text=True)
 
 
 def test_opening_a_client_is_written_to_the_audit_trail(app: Flask, login: Any) -> None:

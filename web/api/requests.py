@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
-from approvals.clients import clients_of, get_client
+from approvals.clients import get_client, visible_clients
 from approvals.errors import InvalidInputError, NotFoundError
-from approvals.models import FundRequest, Need, Role
+from approvals.models import Client, FundRequest, Need, Role
 from approvals.payments import PaymentInput
 from approvals.queries import visible_requests
 from approvals.requests import (
@@ -58,8 +58,11 @@ PAYMENT_FIELDS = {"inc_gst_cents": "inc_gst", "gst_cents": "gst"}
 def clients() -> Response:
     def work(session: Session, who: Actor, args: dict[str, Any]) -> dict[str, Any]:
         after = str_cursor(args)
-        mine = [c for c in clients_of(session, who) if after is None or c.code > after]
-        return page(mine[: args["limit"] + 1], args["limit"], lambda c: c.code, ClientSchema)
+        query = visible_clients(who)
+        if after is not None:
+            query = query.where(Client.code > after)
+        mine = list(session.execute(query.limit(args["limit"] + 1)).scalars())
+        return page(mine, args["limit"], lambda c: c.code, ClientSchema)
 
     return read(work, PageArgs)
 

@@ -11,7 +11,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from approvals.models import Client, Decision, FundRequest, Organisation, Role
-from approvals.queries import availability, awaiting, names
+from approvals.queries import availabilities, awaiting, names
 from web import db_session
 from web.auth import actor, local_today
 
@@ -38,6 +38,7 @@ def home() -> ResponseReturnValue:
             select(Organisation).where(Organisation.consortium_id == who.consortium_id)
         ).scalars()
     }
+    panels = availabilities(session, waiting)
     decided = list(
         session.execute(
             select(FundRequest, Decision)
@@ -49,7 +50,7 @@ def home() -> ResponseReturnValue:
     )
     return render_template(
         "inbox/home.html",
-        waiting=[(r, availability(session, r)) for r in waiting],
+        waiting=[(r, panels[r.id]) for r in waiting],
         clients=clients,
         organisations=organisations,
         decided=decided,

@@ -13,12 +13,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
@@ -30,17 +29,15 @@ from approvals.models import (
     ApprovalPolicy,
     Category,
     Consortium,
-    FundRequest,
     Organisation,
     OrgKind,
-    Payment,
-    Refund,
     Role,
     User,
 )
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec
 from approvals.setup import envelope_account
+from approvals.spend import Spend, net_spend
 from ledger.errors import LedgerError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
@@ -104,65 +101,6 @@ def envelopes(session: Session, who: Actor) -> tuple[Envelope, list[Envelope]]:
 
 
 @dataclass(frozen=True)
-class Spend:
-    """Net spend this financial year (payments charged to funds, less supplier refunds)."""
-
-    by_category: list[tuple[str, int]]
-    by_organisation: list[tuple[str, int]]
-
-    @property
-    def total(self) -> int:
-        return sum(cents for _, cents in self.by_category)
-
-
-def _net_spend(session: Session, who: Actor, year: Period, label: Any, key: Any) -> list[Any]:
-    paid = (
-        select(key.label("key"), label.label("label"), Payment.charged_cents.label("cents"))
-        .select_from(Payment)
-        .join(FundRequest, FundRequest.id == Payment.request_id)
-        .where(
-            FundRequest.consortium_id == who.consortium_id,
-            Payment.paid_on >= year.start,
-            Payment.paid_on <= year.end,
-        )
-    )
-    refunded = (
-        select(key.label("key"), label.label("label"), (-Refund.amount_cents).label("cents"))
-        .select_from(Refund)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .join(FundRequest, FundRequest.id == Payment.request_id)
-        .where(
-            FundRequest.consortium_id == who.consortium_id,
-            Refund.received_on >= year.start,
-            Refund.received_on <= year.end,
-        )
-    )
-    paid = paid.join(Category, Category.id == FundRequest.category_id).join(
-        Organisation, Organisation.id == FundRequest.organisation_id
-    )
-    refunded = refunded.join(Category, Category.id == FundRequest.category_id).join(
-        Organisation, Organisation.id == FundRequest.organisation_id
-    )
-    both = paid.union_all(refunded).subquery()
-    return list(
-        session.execute(
-            select(both.c.label, func.sum(both.c.cents).label("cents"))
-            .group_by(both.c.key, both.c.label)
-            .order_by(func.sum(both.c.cents).desc(), both.c.label)
-        ).all()
-    )
-
-
-def spend(session: Session, who: Actor, year: Period) -> Spend:
-    by_category = _net_spend(session, who, year, Category.name, Category.id)
-    by_org = _net_spend(session, who, year, Organisation.code, Organisation.id)
-    return Spend(
-        [(row.label, int(row.cents)) for row in by_category if row.cents],
-        [(row.label, int(row.cents)) for row in by_org if row.cents],
-    )
-
-
-@dataclass(frozen=True)
 class PoolUse:
     year: Period
     today: date
@@ -189,13 +127,17 @@ class PoolUse:
         return 100.0 * (self.spent + self.held) / self.total if self.total > 0 else 0.0
 
 
-def pool_use(session: Session, who: Actor) -> tuple[PoolUse, Spend]:
+def pool_use(
+    session: Session, who: Actor, found: list[Envelope] | None = None
+) -> tuple[PoolUse, Spend]:
+    """The year's use of the pool; ``found`` saves reading the envelopes twice on the home."""
     today = local_today(session, who.consortium_id)
     year = financial_year(today)
-    spent = spend(session, who, year)
+    spent = net_spend(session, who.consortium_id, year)
     lines = trial_balance(session, _book(session, who))
     unspent = sum(line.credits - line.debits for line in lines if line.type is AccountType.FUND)
-    _pool, found = envelopes(session, who)
+    if found is None:
+        _pool, found = envelopes(session, who)
     held = sum(envelope.balance.held_out for envelope in found)
     return PoolUse(year, today, spent.total, held, unspent), spent
 
@@ -215,10 +157,8 @@ def recent_movements(session: Session, who: Actor, limit: int = RECENT) -> list[
     """Allocations, moves between envelopes and their reversals, newest first."""
     book = _book(session, who)
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
-
-    def fund_account(table: Any) -> Any:
-        return or_(table.c.code == POOL, table.c.code.like("org:%"))
-
+    names = {envelope_account(org.code): org.code for org in _partners(session, who)}
+    names[POOL] = "Pool"
     rows = session.execute(
         select(
             transactions.c.effective_date,
@@ -238,13 +178,15 @@ def recent_movements(session: Session, who: Actor, limit: int = RECENT) -> list[
             books.c.code == book,
             transfers.c.phase == "single",
             transfers.c.kind.in_(("allocation", "reversal")),
-            and_(fund_account(debit), fund_account(credit)),
+            # by (book, code): the unique index finds the few fund accounts of this book
+            debit.c.book_id == books.c.id,
+            debit.c.code.in_(names),
+            credit.c.book_id == books.c.id,
+            credit.c.code.in_(names),
         )
         .order_by(transfers.c.id.desc())
         .limit(limit)
     ).all()
-    names = {envelope_account(org.code): org.code for org in _partners(session, who)}
-    names[POOL] = "Pool"
     people = _people(session, {row.actor for row in rows})
     return [
         Movement(
@@ -274,7 +216,7 @@ def home() -> ResponseReturnValue:
     who = _pm()
     session = db_session()
     pool, found = envelopes(session, who)
-    use, spent = pool_use(session, who)
+    use, spent = pool_use(session, who, found)
     return render_template(
         "pm/home.html",
         pool=pool,

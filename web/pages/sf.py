@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
-from approvals.clients import add_need, change_status, clients_of, enrol_client, get_client
+from approvals.clients import add_need, change_status, enrol_client, get_client, visible_clients
 from approvals.clients import can_see as can_see_client
 from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
 from approvals.models import (
@@ -28,7 +28,7 @@ from approvals.models import (
     Role,
     Supplier,
 )
-from approvals.queries import client_availability, client_history, my_requests, page
+from approvals.queries import client_availability, client_history, my_requests, names, page
 from approvals.requests import RequestInput, create_request
 from approvals.states import Action
 from approvals.transitions import transition
@@ -39,6 +39,7 @@ from web.errors import status_of
 from web.forms import FormReader
 
 blueprint = Blueprint("sf", __name__, url_prefix="/sf")
+CLIENTS_PAGE = 50
 
 
 def _staff(client_id: int | None = None) -> Actor:
@@ -57,17 +58,54 @@ def _staff(client_id: int | None = None) -> Actor:
 def home() -> ResponseReturnValue:
     who = _staff()
     session = db_session()
-    clients = clients_of(session, who)
+    mine = list(
+        session.execute(
+            visible_clients(who).where(Client.support_facilitator_id == who.user_id)
+        ).scalars()
+    )
+    everyone = visible_clients(who).with_only_columns(func.count()).order_by(None)
     requests, more = page(
         session, my_requests(who), before=request.args.get("before", type=int), limit=25
     )
     return render_template(
         "sf/home.html",
-        clients=clients,
-        mine=[c for c in clients if c.support_facilitator_id == who.user_id],
+        mine=mine,
+        others=session.execute(everyone).scalar_one() - len(mine),
         requests=requests,
         more=more,
-        codes={c.id: c.code for c in clients},
+        codes=_codes(session, {r.client_id for r in requests}),
+    )
+
+
+def _codes(session: Session, client_ids: set[int]) -> dict[int, str]:
+    """Client codes for a table of requests (every request there is one the actor may see)."""
+    if not client_ids:
+        return {}
+    rows = session.execute(select(Client.id, Client.code).where(Client.id.in_(client_ids)))
+    return {client_id: code for client_id, code in rows}
+
+
+@blueprint.get("/clients")
+@login_required
+def clients() -> ResponseReturnValue:
+    """Every client of my NGO(s), by code, a page at a time, found by the start of the code."""
+    who = _staff()
+    session = db_session()
+    search = request.args.get("q", "").strip()[:40]
+    after = request.args.get("after", "")[:40]
+    query = visible_clients(who)
+    if search:
+        query = query.where(func.upper(Client.code).startswith(search.upper(), autoescape=True))
+    if after:
+        query = query.where(Client.code > after)
+    rows = list(session.execute(query.limit(CLIENTS_PAGE + 1)).scalars())
+    shown = rows[:CLIENTS_PAGE]
+    return render_template(
+        "sf/clients.html",
+        clients=shown,
+        search=search,
+        after=shown[-1].code if len(rows) > CLIENTS_PAGE else None,
+        people=names(session, {c.support_facilitator_id for c in shown}),
     )
 
 
