@@ -45,6 +45,7 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_inbox", "user_id", "read_at", "id"),
+        Index("ix_notifications_newest", "user_id", "id"),
         Index(
             "ix_notifications_unmailed",
             "created_at",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, redirect, url_for
+from flask import Blueprint, Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -68,11 +68,19 @@ def _local(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None:
-        zone = "Australia/Sydney"
-        if current_user.is_authenticated:
-            zone = db_session().get_one(Consortium, current_user.consortium_id).timezone
-        value = value.astimezone(ZoneInfo(zone))
+        value = value.astimezone(_zone())
     return str(value.strftime(fmt))
+
+
+def _zone() -> ZoneInfo:
+    """The reader's consortium's zone, once per request (a page shows hundreds of times)."""
+    if "zone" not in g:
+        name = "Australia/Sydney"
+        if current_user.is_authenticated:
+            name = db_session().get_one(Consortium, current_user.consortium_id).timezone
+        g.zone = ZoneInfo(name)
+    zone: ZoneInfo = g.zone
+    return zone
 
 
 def init_app(app: Flask) -> None:
