@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from approvals.errors import NotAllowedError, NotFoundError
@@ -56,24 +56,38 @@ def load_actor(session: Session, *, user_id: int, consortium_id: int, today: dat
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotAllowedError("This account is not active.")
-    rows = session.execute(
-        select(Membership.organisation_id, Membership.role)
-        .join(Organisation, Organisation.id == Membership.organisation_id)
+    lead_of_consortium = (
+        select(Organisation.id)
         .where(
-            Membership.user_id == user_id,
             Organisation.consortium_id == consortium_id,
-            Organisation.active.is_(True),
-            Membership.valid_from <= today,
-            or_(Membership.valid_to.is_(None), Membership.valid_to >= today),
+            Organisation.kind == OrgKind.LEAD.value,
         )
+        .scalar_subquery()
+    )
+    # One round trip for the roles and the lead agency: every request loads an actor.
+    found = session.execute(
+        select(lead_of_consortium, Membership.organisation_id, Membership.role)
+        .select_from(Consortium)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.user_id == user_id,
+                Membership.valid_from <= today,
+                or_(Membership.valid_to.is_(None), Membership.valid_to >= today),
+                Membership.organisation_id.in_(
+                    select(Organisation.id).where(
+                        Organisation.consortium_id == consortium_id,
+                        Organisation.active.is_(True),
+                    )
+                ),
+            ),
+        )
+        .where(Consortium.id == consortium_id)
     ).all()
-    lead = session.execute(
-        select(Organisation.id).where(
-            Organisation.consortium_id == consortium_id, Organisation.kind == OrgKind.LEAD.value
-        )
-    ).scalar()
-    if lead is None or session.get(Consortium, consortium_id) is None:
+    lead = found[0][0] if found else None
+    if lead is None:
         raise NotFoundError("There is no such consortium.")
+    rows = [(org, role) for _, org, role in found if org is not None]
     return Actor(
         user.id, user.email, consortium_id, lead, frozenset((org, Role(role)) for org, role in rows)
     )

@@ -50,6 +50,7 @@ class FundRequest(Base):
         ),
         CheckConstraint("approved_cents IS NULL OR approved_cents > 0", name="approved_positive"),
         Index("ix_fund_requests_state", "consortium_id", "state"),
+        Index("ix_fund_requests_newest", "consortium_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -113,3 +113,25 @@ def test_the_trial_balance_sums_to_zero_now_and_as_of_a_day(kit: LedgerKit) -> N
     assert now_lines["org:NGO1"].balance == -7_000
     assert sum(line.balance for line in early.values()) == 0
     assert early["org:NGO1"].balance == -10_000 and early["bank"].credits == 0
+
+
+def test_several_balances_in_one_read_match_one_at_a_time_and_a_type_total(kit: LedgerKit) -> None:
+    from ledger.errors import UnknownAccountError
+    from ledger.queries import get_balance, get_balances, posted_total
+    from ledger.values import AccountType, normal
+
+    kit.post(kit.move("bank", "pool", "1,000.00", TransferKind.GRANT_RECEIPT), on=NOV)
+    kit.post(kit.allocate_leg("org:NGO1", "250.00"), on=NOV)
+    kit.post(kit.hold("org:NGO1", "client:C-0001", "30.00"), on=NOV)
+    codes = ["pool", "org:NGO1", "client:C-0001", "bank"]
+    with kit.factory() as session:
+        together = get_balances(session, kit.book, codes)
+        assert together == {code: get_balance(session, kit.book, code) for code in codes}
+        assert together["org:NGO1"].held_out == 3_000
+        funds = [line for line in trial_balance(session, kit.book) if line.type is AccountType.FUND]
+        assert posted_total(session, kit.book, AccountType.FUND) == sum(
+            normal(AccountType.FUND, line.balance) for line in funds
+        )
+        assert posted_total(session, kit.book, AccountType.FUND) == 100_000
+        with pytest.raises(UnknownAccountError, match="org:NOPE"):
+            get_balances(session, kit.book, ["pool", "org:NOPE"])

@@ -41,7 +41,7 @@ from approvals.spend import Spend, net_spend
 from ledger.errors import LedgerError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
-from ledger.queries import get_balance, trial_balance
+from ledger.queries import get_balances, posted_total
 from ledger.values import AccountType, Balance, Posted
 from web import charts, db_session
 from web.auth import actor, as_actor, local_today, now
@@ -84,18 +84,16 @@ def _partners(session: Session, who: Actor) -> list[Organisation]:
     )
 
 
-def envelopes(session: Session, who: Actor) -> tuple[Envelope, list[Envelope]]:
+def envelopes(
+    session: Session, who: Actor, partners: list[Organisation] | None = None
+) -> tuple[Envelope, list[Envelope]]:
     """The pool and every partner's envelope, straight from the ledger's counters."""
-    book = _book(session, who)
-    pool = Envelope("", "Unallocated pool", POOL, get_balance(session, book, POOL))
+    partners = _partners(session, who) if partners is None else partners
+    codes = {org.code: envelope_account(org.code) for org in partners}
+    balances = get_balances(session, _book(session, who), [POOL, *codes.values()])
+    pool = Envelope("", "Unallocated pool", POOL, balances[POOL])
     found = [
-        Envelope(
-            org.code,
-            org.name,
-            envelope_account(org.code),
-            get_balance(session, book, envelope_account(org.code)),
-        )
-        for org in _partners(session, who)
+        Envelope(org.code, org.name, codes[org.code], balances[codes[org.code]]) for org in partners
     ]
     return pool, found
 
@@ -134,8 +132,7 @@ def pool_use(
     today = local_today(session, who.consortium_id)
     year = financial_year(today)
     spent = net_spend(session, who.consortium_id, year)
-    lines = trial_balance(session, _book(session, who))
-    unspent = sum(line.credits - line.debits for line in lines if line.type is AccountType.FUND)
+    unspent = posted_total(session, _book(session, who), AccountType.FUND)
     if found is None:
         _pool, found = envelopes(session, who)
     held = sum(envelope.balance.held_out for envelope in found)
@@ -153,11 +150,17 @@ class Movement:
     by: str
 
 
-def recent_movements(session: Session, who: Actor, limit: int = RECENT) -> list[Movement]:
+def recent_movements(
+    session: Session,
+    who: Actor,
+    limit: int = RECENT,
+    partners: list[Organisation] | None = None,
+) -> list[Movement]:
     """Allocations, moves between envelopes and their reversals, newest first."""
     book = _book(session, who)
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
-    names = {envelope_account(org.code): org.code for org in _partners(session, who)}
+    partners = _partners(session, who) if partners is None else partners
+    names = {envelope_account(org.code): org.code for org in partners}
     names[POOL] = "Pool"
     rows = session.execute(
         select(
@@ -215,7 +218,8 @@ def _people(session: Session, labels: set[str]) -> dict[str, str]:
 def home() -> ResponseReturnValue:
     who = _pm()
     session = db_session()
-    pool, found = envelopes(session, who)
+    partners = _partners(session, who)
+    pool, found = envelopes(session, who, partners)
     use, spent = pool_use(session, who, found)
     return render_template(
         "pm/home.html",
@@ -228,7 +232,7 @@ def home() -> ResponseReturnValue:
         },
         use=use,
         spend=spent,
-        movements=recent_movements(session, who),
+        movements=recent_movements(session, who, partners=partners),
     )
 
 
