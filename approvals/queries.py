@@ -116,6 +116,7 @@ def client_history(session: Session, actor: Actor, client: Client) -> list[FundR
 class Availability:
     """The figures an approver weighs: the envelope, the client's year and the category's cap."""
 
+    organisation_code: str
     envelope_code: str
     envelope_available: int
     envelope_held: int
@@ -180,6 +181,7 @@ def client_availability(
 
 @dataclass(frozen=True)
 class _Envelope:
+    organisation_code: str
     code: str
     available: int
     held: int
@@ -205,7 +207,7 @@ def _organisations(session: Session, ids: set[int]) -> dict[int, _Envelope]:
     for organisation_id, code, book, cap in rows:
         balance = get_balance(session, book, envelope_account(code))
         found[organisation_id] = _Envelope(
-            envelope_account(code), balance.available, balance.held_out, cap
+            code, envelope_account(code), balance.available, balance.held_out, cap
         )
     return found
 
@@ -247,6 +249,7 @@ def _panel(
         if c.client_id == client_id and c.request_id != excluding and c.needed_by in year
     ]
     return Availability(
+        organisation_code=envelope.organisation_code,
         envelope_code=envelope.code,
         envelope_available=envelope.available,
         envelope_held=envelope.held,

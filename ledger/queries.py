@@ -103,21 +103,35 @@ def get_balances(session: Session, book: str, codes: Sequence[str]) -> dict[str,
     return found
 
 
-def posted_total(session: Session, book: str, account_type: AccountType) -> int:
-    """The posted balance of all a book's accounts of one type, in that type's direction."""
-    debits, credits = (
-        session.connection()
-        .execute(
-            select(
-                func.coalesce(func.sum(accounts.c.debits_posted), 0),
-                func.coalesce(func.sum(accounts.c.credits_posted), 0),
-            )
-            .join(books, books.c.id == accounts.c.book_id)
-            .where(books.c.code == book, accounts.c.type == account_type.value)
+@dataclass(frozen=True)
+class Totals:
+    """A book's (or one account type's) posted debits and credits, summed in the database."""
+
+    accounts: int
+    debits: int
+    credits: int
+
+    def balance(self, account_type: AccountType) -> int:
+        """The net in the type's normal direction (funds: credits less debits)."""
+        return normal(account_type, self.debits - self.credits)
+
+
+def totals(session: Session, book: str, account_type: AccountType | None = None) -> Totals:
+    """Sums without listing every client account: pages that show one figure ask for this."""
+    query = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(accounts.c.debits_posted), 0),
+            func.coalesce(func.sum(accounts.c.credits_posted), 0),
         )
-        .one()
+        .select_from(accounts)
+        .join(books, books.c.id == accounts.c.book_id)
+        .where(books.c.code == book)
     )
-    return normal(account_type, int(debits) - int(credits))
+    if account_type is not None:
+        query = query.where(accounts.c.type == account_type.value)
+    count, debits, credits = session.connection().execute(query).one()
+    return Totals(int(count), int(debits), int(credits))
 
 
 def balance_as_of(session: Session, book: str, code: str, on: date) -> int:

@@ -117,7 +117,7 @@ def test_the_trial_balance_sums_to_zero_now_and_as_of_a_day(kit: LedgerKit) -> N
 
 def test_several_balances_in_one_read_match_one_at_a_time_and_a_type_total(kit: LedgerKit) -> None:
     from ledger.errors import UnknownAccountError
-    from ledger.queries import get_balance, get_balances, posted_total
+    from ledger.queries import get_balance, get_balances, totals
     from ledger.values import AccountType, normal
 
     kit.post(kit.move("bank", "pool", "1,000.00", TransferKind.GRANT_RECEIPT), on=NOV)
@@ -129,9 +129,14 @@ def test_several_balances_in_one_read_match_one_at_a_time_and_a_type_total(kit: 
         assert together == {code: get_balance(session, kit.book, code) for code in codes}
         assert together["org:NGO1"].held_out == 3_000
         funds = [line for line in trial_balance(session, kit.book) if line.type is AccountType.FUND]
-        assert posted_total(session, kit.book, AccountType.FUND) == sum(
+        fund_totals = totals(session, kit.book, AccountType.FUND)
+        assert fund_totals.accounts == len(funds)
+        assert fund_totals.balance(AccountType.FUND) == sum(
             normal(AccountType.FUND, line.balance) for line in funds
         )
-        assert posted_total(session, kit.book, AccountType.FUND) == 100_000
+        assert fund_totals.balance(AccountType.FUND) == 100_000
+        everything = totals(session, kit.book)
+        lines = trial_balance(session, kit.book)
+        assert everything.debits == everything.credits == sum(line.debits for line in lines)
         with pytest.raises(UnknownAccountError, match="org:NOPE"):
             get_balances(session, kit.book, ["pool", "org:NOPE"])

@@ -26,7 +26,7 @@ from ledger.queries import (
     get_balance,
     list_entries,
     net_as_of,
-    trial_balance,
+    totals,
 )
 from ledger.values import AccountType, Balance, normal
 from ledger.verify import summarize, verify
@@ -62,7 +62,7 @@ def home() -> ResponseReturnValue:
     who = _reader()
     session = db_session()
     book = _book(session, who)
-    lines = trial_balance(session, book)
+    summed = totals(session, book)
     head = session.get(AuditHead, who.consortium_id)
     ledger_head = session.execute(
         select(books.c.last_sequence, books.c.closed_through).where(books.c.code == book)
@@ -70,9 +70,9 @@ def home() -> ResponseReturnValue:
     return render_template(
         "auditor/home.html",
         book=book,
-        accounts=len(lines),
-        debits=sum(line.debits for line in lines),
-        credits=sum(line.credits for line in lines),
+        accounts=summed.accounts,
+        debits=summed.debits,
+        credits=summed.credits,
         transactions=ledger_head.last_sequence,
         closed_through=ledger_head.closed_through,
         events=head.last_sequence if head else 0,

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
-from approvals.models import Client, Decision, FundRequest, Organisation, Role
+from approvals.models import Client, Decision, FundRequest, Role
 from approvals.queries import availabilities, awaiting, names
 from web import db_session
 from web.auth import actor, local_today
@@ -26,33 +26,26 @@ def home() -> ResponseReturnValue:
     who.require(*APPROVERS, doing="decide requests")
     session = db_session()
     waiting = awaiting(session, who, local_today(session, who.consortium_id))
-    clients = {
-        c.id: c
-        for c in session.execute(
-            select(Client).where(Client.id.in_({r.client_id for r in waiting} or {-1}))
-        ).scalars()
-    }
-    organisations = {
-        o.id: o.code
-        for o in session.execute(
-            select(Organisation).where(Organisation.consortium_id == who.consortium_id)
-        ).scalars()
-    }
-    panels = availabilities(session, waiting)
-    decided = list(
-        session.execute(
-            select(FundRequest, Decision)
-            .join(Decision, Decision.request_id == FundRequest.id)
-            .where(Decision.actor_id == who.user_id)
-            .order_by(Decision.id.desc())
-            .limit(15)
+    codes: dict[int, str] = {}
+    if waiting:
+        rows = session.execute(
+            select(Client.id, Client.code).where(Client.id.in_({r.client_id for r in waiting}))
         )
-    )
+        codes = {client_id: code for client_id, code in rows}
+    panels = availabilities(session, waiting)
+    decided = session.execute(
+        select(
+            FundRequest.id, FundRequest.number, FundRequest.state, Decision.action, Decision.at
+        )
+        .join(Decision, Decision.request_id == FundRequest.id)
+        .where(Decision.actor_id == who.user_id)
+        .order_by(Decision.id.desc())
+        .limit(15)
+    ).all()
     return render_template(
         "inbox/home.html",
         waiting=[(r, panels[r.id]) for r in waiting],
-        clients=clients,
-        organisations=organisations,
+        codes=codes,
         decided=decided,
         people=names(session, {r.requester_id for r in waiting}),
     )

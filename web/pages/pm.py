@@ -41,7 +41,7 @@ from approvals.spend import Spend, net_spend
 from ledger.errors import LedgerError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
-from ledger.queries import get_balances, posted_total
+from ledger.queries import get_balances, totals
 from ledger.values import AccountType, Balance, Posted
 from web import charts, db_session
 from web.auth import actor, as_actor, local_today, now
@@ -132,7 +132,7 @@ def pool_use(
     today = local_today(session, who.consortium_id)
     year = financial_year(today)
     spent = net_spend(session, who.consortium_id, year)
-    unspent = posted_total(session, _book(session, who), AccountType.FUND)
+    unspent = totals(session, _book(session, who), AccountType.FUND).balance(AccountType.FUND)
     if found is None:
         _pool, found = envelopes(session, who)
     held = sum(envelope.balance.held_out for envelope in found)
