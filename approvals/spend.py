@@ -3,9 +3,10 @@
 The PM's home and its charts ask for it on every view, and summing a year of payments is the
 most expensive thing those pages do. The answer only changes when money moves, and every payment
 and refund posts to the consortium's ledger book in the same transaction as its own row, so the
-book's ``last_sequence`` names the state the figures were computed from: each process keeps the
-latest figures per (consortium, year) and recomputes when the sequence has moved. Names are
-looked up fresh each time, so a renamed category shows its new name at once.
+book's head (``last_sequence`` and the hash-chain ``last_hash``, which also tells two databases
+apart) names the state the figures were computed from: each process keeps the latest figures per
+(consortium, year) and recomputes when the head has moved. Names are looked up fresh each time,
+so a renamed category shows its new name at once.
 """
 
 from __future__ import annotations
@@ -38,25 +39,26 @@ class Spend:
         return sum(cents for _, cents in self.by_category)
 
 
-_LATEST: dict[tuple[int, date], tuple[int, tuple[SpendLine, ...]]] = {}
+_LATEST: dict[tuple[int, date], tuple[tuple[int, str], tuple[SpendLine, ...]]] = {}
 
 
 def spend_lines(session: Session, consortium_id: int, year: Period) -> tuple[SpendLine, ...]:
     """Net cents per (category, organisation) in the year; remembered until the book moves.
 
-    The sequence is read *before* the sums: a payment committed in between makes the sums newer
+    The head is read *before* the sums: a payment committed in between makes the sums newer
     than the key, which only costs a recomputation on the next view, never a stale answer."""
-    sequence = session.execute(
-        select(books.c.last_sequence)
+    sequence, chain = session.execute(
+        select(books.c.last_sequence, books.c.last_hash)
         .select_from(Consortium)
         .join(books, books.c.code == Consortium.code)
         .where(Consortium.id == consortium_id)
-    ).scalar_one()
+    ).one()
+    head = (int(sequence), str(chain))
     remembered = _LATEST.get((consortium_id, year.start))
-    if remembered is not None and remembered[0] == sequence:
+    if remembered is not None and remembered[0] == head:
         return remembered[1]
     lines = _sum_lines(session, consortium_id, year)
-    _LATEST[(consortium_id, year.start)] = (sequence, lines)
+    _LATEST[(consortium_id, year.start)] = (head, lines)
     return lines
 
 
