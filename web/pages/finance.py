@@ -44,7 +44,7 @@ from approvals.states import Action, RequestState
 from approvals.transitions import transition
 from ledger.errors import LedgerError
 from ledger.money import format_cents
-from ledger.queries import get_balance
+from ledger.queries import get_balances
 from ledger.values import Balance, Posted
 from web import db_session
 from web.auth import actor, as_actor, local_today, now
@@ -78,8 +78,7 @@ def _book(session: Session, who: Actor) -> str:
 
 
 def _balances(session: Session, who: Actor) -> dict[str, Balance]:
-    book = _book(session, who)
-    return {code: get_balance(session, book, code) for code in ("bank", "pool", "gst_receivable")}
+    return get_balances(session, _book(session, who), ("bank", "pool", "gst_receivable"))
 
 
 @dataclass(frozen=True)
