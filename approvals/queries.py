@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
@@ -78,22 +78,25 @@ def awaiting(session: Session, actor: Actor, today: date) -> list[FundRequest]:
     principals = {actor.user_id} | delegators_for(
         session, actor.user_id, actor.consortium_id, today
     )
-    step = and_(
-        RequestStep.request_id == FundRequest.id,
-        RequestStep.round == FundRequest.round,
-        RequestStep.position == FundRequest.current_step,
+    decides_now = (
+        select(StepApprover.id)
+        .join(RequestStep, RequestStep.id == StepApprover.step_id)
+        .where(
+            RequestStep.request_id == FundRequest.id,
+            RequestStep.round == FundRequest.round,
+            RequestStep.position == FundRequest.current_step,
+            StepApprover.user_id.in_(principals),
+        )
+        .exists()
     )
     query = (
         select(FundRequest)
-        .join(RequestStep, step)
-        .join(StepApprover, StepApprover.step_id == RequestStep.id)
         .where(
             FundRequest.consortium_id == actor.consortium_id,
             FundRequest.state == "pending",
-            StepApprover.user_id.in_(principals),
             FundRequest.requester_id != actor.user_id,
+            decides_now,
         )
-        .distinct()
         .order_by(FundRequest.needed_by, FundRequest.id)
     )
     return list(session.execute(query).scalars())

@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import approvals.people
+from approvals.demo import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
 
@@ -123,3 +126,47 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("tools missing on this machine")
         for reason, count in sorted(wanting.items()):
             terminalreporter.line(f"{count} test(s) skipped, {reason}")
+
+
+# -- the demo consortium, loaded once per run for the web and report tests --------------------
+
+
+def _load(url: str) -> str:
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+        with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
+            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            load_demo(make_session_factory(engine), today=today)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("web") / "demo.db"
+    _load(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgres() -> Iterator[str]:
+    """A database of its own beside the test database (one per test process), demo loaded once."""
+    url = make_url(postgres_url())
+    name = f"{url.database}_web_{os.getpid()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    drop()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _load(url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        drop()
+        admin.dispose()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from tests.web.conftest import demo_sqlite, make_app  # noqa: F401 - the fixture is shared
+from tests.web.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -34,7 +34,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory,
-    demo_sqlite: Path,  # noqa: F811 - the shared fixture, imported above
+    demo_sqlite: Path,
 ) -> Iterator[str]:
     """The demo app on a free loopback port, in a thread, for this module's tests."""
     folder = tmp_path_factory.mktemp("e2e")

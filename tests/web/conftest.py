@@ -6,73 +6,23 @@ file; PostgreSQL tests share one database loaded once, so they create what they 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
-import approvals.people
-from approvals.demo import LOGINS, PASSWORD, load_demo
-from ledger.db import make_engine, make_session_factory
-from migrations import upgrade
-from tests.conftest import CHEAP_HASHER, postgres_url
+from approvals.demo import LOGINS, PASSWORD
 from web import create_app
 from web.config import Config
 from web.security import limiter
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
-
-
-def _load(url: str) -> str:
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
-        with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
-            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
-            load_demo(make_session_factory(engine), today=today)
-    finally:
-        engine.dispose()
-    return url
-
-
-@pytest.fixture(scope="session")
-def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("web") / "demo.db"
-    _load(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def demo_postgres() -> Iterator[str]:
-    """A database of its own beside the test database (one per test process), demo loaded once."""
-    url = make_url(postgres_url())
-    name = f"{url.database}_web_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    drop()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _load(url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        drop()
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
