@@ -13,6 +13,7 @@ def load_models() -> None:
     """Import every package's models so ``Base.metadata`` knows all tables."""
     import approvals.models  # noqa: F401
     import ledger.models  # noqa: F401
+    import reports.models  # noqa: F401
 
 
 def alembic_config(url: str) -> Config:

@@ -10,9 +10,11 @@ Format (FORMATS.md): one journal entry per posted transfer, its transfer id as t
 are written in date order (then transfer id) with the running balance computed in that order,
 because both tools check assertions in date order, and a backdated transfer would otherwise
 assert a balance the tools never see. Holds still open at the end of the period follow as ``!``
-(pending) entries without assertions: ``hledger bal --cleared`` is the posted trial balance and
-``hledger bal`` adds what is reserved. Accounts are named by their ledger codes
-(``client:C-0001``), which both tools read as a hierarchy.
+(pending) entries on ``held:`` twins of their accounts (``held:org:NGO1``): both tools order
+entries by date, so a hold on the real account would count in every later assertion, and
+reserved money is not spent. ``hledger bal --cleared`` (``ledger bal --cleared``) is the posted
+trial balance; ``hledger bal held`` is what approvals have reserved. Accounts are named by their
+ledger codes (``client:C-0001``), which both tools read as a hierarchy.
 
 For a period, an opening entry carries each account's posted balance at the start, so the file
 stands alone. Nothing in it depends on when it was written: the header names the period and the
@@ -37,6 +39,7 @@ from ledger.queries import trial_balance
 from ledger.values import Phase
 
 BATCH = 2_000
+HELD = "held:"
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ def _entry(out: TextIO, row: _Row, running: dict[str, int] | None) -> None:
     out.write(f"    ; sequence:{row.sequence}\n")
     for account, cents in ((row.debit, row.amount), (row.credit, -row.amount)):
         if running is None:
-            out.write(f"    {account}  {money(cents)}\n")
+            out.write(f"    {HELD}{account}  {money(cents)}\n")
             continue
         running[account] = running.get(account, 0) + cents
         out.write(f"    {account}  {money(cents)} = {money(running[account])}\n")

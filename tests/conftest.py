@@ -50,6 +50,15 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
+def missing_tool(reason: str) -> None:
+    """Skip here; fail in CI (``.ci/run`` installs every tool, so nothing may skip there).
+
+    ``reason`` starts with "needs ", so the run's closing lines count it under its tool."""
+    if os.environ.get("FLEXPOOL_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"FLEXPOOL_REQUIRE_TOOLS=1 but this test {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating per test would be slow)."""

@@ -6,8 +6,10 @@ input ends with a one-line message and a non-zero exit, never a traceback or a p
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +20,13 @@ from flask.cli import FlaskGroup, with_appcontext
 from approvals.demo import CODE as DEMO_CODE
 from approvals.demo import LOGINS as DEMO_LOGINS
 from approvals.demo import database_is_empty, load_demo
+from approvals.errors import ApprovalError
+from ledger.errors import LedgerError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
 from ledger.verify import summarize, verify
+from reports.models import ExportKind
+from reports.runs import ExportOrder, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
 from web import create_app, session_factory
 
@@ -116,6 +122,65 @@ def _clients_folded(lines: list[TrialBalanceLine]) -> list[TrialBalanceLine]:
         sum(line.credits for line in clients),
     )
     return sorted([*others, folded], key=lambda line: line.account)
+
+
+@main.group()
+def export() -> None:
+    """Export files for the accounting system, auditors and the funder."""
+
+
+@export.command("run")
+@click.option(
+    "--kind",
+    "kind",
+    required=True,
+    type=click.Choice([kind.value for kind in ExportKind]),
+    help="What to export.",
+)
+@click.option(
+    "--period", default=None, help="YYYY-MM or FY2025-26 (journal: all history if omitted)."
+)
+@click.option(
+    "--consortium", "consortium", default=None, help="Consortium code; every one if omitted."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write to (default: FLEXPOOL_EXPORTS_DIR).",
+)
+@with_appcontext
+def export_run(kind: str, period: str | None, consortium: str | None, out: Path | None) -> None:
+    """Write the export for each consortium and print the path of each file written."""
+    chosen = ExportKind(kind)
+    try:
+        span = parse_period(period, chosen)
+    except ApprovalError as error:
+        raise click.BadParameter(error.message, param_hint="--period") from error
+    factory = session_factory(current_app)
+    with factory() as session:
+        codes = list(book_codes(session))
+    if consortium is not None:
+        if consortium not in codes:
+            raise click.BadParameter(
+                f"There is no consortium {consortium!r}.", param_hint="--consortium"
+            )
+        codes = [consortium]
+    folder = out or Path(current_app.config["FLEXPOOL"].exports_dir)
+    failed = 0
+    for code in codes:
+        order = ExportOrder(code, chosen, span, folder, f"cli:{getpass.getuser()}")
+        try:
+            run = run_export(factory, order, now=lambda: datetime.now(UTC))
+        except (ApprovalError, LedgerError, OSError) as error:
+            click.echo(f"{code}: FAILED: {getattr(error, 'message', error)}", err=True)
+            failed += 1
+            continue
+        if run is not None:
+            click.echo(str(folder / file_name(order)))
+    if failed:
+        sys.exit(1)
 
 
 @main.command("demo")

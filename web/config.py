@@ -45,6 +45,7 @@ class Config:
     secure_cookies: bool = True
     login_limit: str = "10 per minute;50 per hour"
     attachments_dir: str = str(INSTANCE / "attachments")
+    exports_dir: str = str(INSTANCE / "exports")
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "flexpool@localhost"
@@ -59,6 +60,7 @@ class Config:
             secure_cookies=_flag(env.get("FLEXPOOL_SECURE_COOKIES"), True),
             login_limit=env.get("FLEXPOOL_LOGIN_LIMIT", cls.login_limit),
             attachments_dir=env.get("FLEXPOOL_ATTACHMENTS_DIR", cls.attachments_dir),
+            exports_dir=env.get("FLEXPOOL_EXPORTS_DIR", cls.exports_dir),
             smtp_host=env.get("FLEXPOOL_SMTP_HOST") or None,
             smtp_port=int(env.get("FLEXPOOL_SMTP_PORT", "25")),
             mail_from=env.get("FLEXPOOL_MAIL_FROM", cls.mail_from),

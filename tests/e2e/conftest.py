@@ -6,7 +6,6 @@ without Playwright) these tests skip, and the run's closing lines say so.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import missing_tool
 from tests.web.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,22 +49,15 @@ def live_server(
     app.extensions["flexpool.engine"].dispose()
 
 
-def _missing(reason: str) -> None:
-    """Skip here; fail in CI (``.ci/run`` installs every tool, so nothing may skip there)."""
-    if os.environ.get("FLEXPOOL_REQUIRE_TOOLS") == "1":
-        pytest.fail(f"FLEXPOOL_REQUIRE_TOOLS=1 but this test {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser(live_server: str) -> Iterator[Any]:
     """Started after the server is up, so its first navigation finds someone listening."""
     if not CHROMIUM.exists():
-        _missing("needs Chromium: apt-get install chromium")
+        missing_tool("needs Chromium: apt-get install chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("needs Playwright for Python: pip install playwright")
+        missing_tool("needs Playwright for Python: pip install playwright")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=FLAGS
