@@ -34,9 +34,7 @@ def home() -> ResponseReturnValue:
         codes = {client_id: code for client_id, code in rows}
     panels = availabilities(session, waiting)
     decided = session.execute(
-        select(
-            FundRequest.id, FundRequest.number, FundRequest.state, Decision.action, Decision.at
-        )
+        select(FundRequest.id, FundRequest.number, FundRequest.state, Decision.action, Decision.at)
         .join(Decision, Decision.request_id == FundRequest.id)
         .where(Decision.actor_id == who.user_id)
         .order_by(Decision.id.desc())
