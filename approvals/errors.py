@@ -41,6 +41,13 @@ class InvalidTransitionError(ApprovalError):
     kind = "conflict"
 
 
+class ConflictError(ApprovalError):
+    """What was asked for does not fit the thing's state (an export that never finished)."""
+
+    code = "conflict"
+    kind = "conflict"
+
+
 class DuplicateError(ApprovalError):
     code = "duplicate"
     kind = "conflict"

@@ -42,6 +42,7 @@ def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "secure_cookies": False,
         "login_limit": "10000 per minute",
         "attachments_dir": str(tmp_path / "attachments"),
+        "exports_dir": str(tmp_path / "exports"),
     }
     settings.update(overrides)
     app = create_app(Config(**settings))

@@ -7,6 +7,7 @@ from flask import Flask
 from web.pages import (
     admin,
     auditor,
+    exports,
     finance,
     home,
     inbox,
@@ -20,5 +21,17 @@ from web.pages import (
 
 def register(app: Flask) -> None:
     home.init_app(app)
-    for module in (home, sf, requests, inbox, pm, finance, admin, auditor, notifications, tokens):
+    for module in (
+        home,
+        sf,
+        requests,
+        inbox,
+        pm,
+        finance,
+        exports,
+        admin,
+        auditor,
+        notifications,
+        tokens,
+    ):
         app.register_blueprint(module.blueprint)

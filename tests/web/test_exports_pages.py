@@ -1,0 +1,82 @@
+"""The exports page: finance runs one now, everyone who may downloads it, checked by checksum."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from approvals.models import AuditEvent
+from reports.models import ExportRun
+from tests.web.conftest import sqlite_only_web_db
+from web import session_factory
+
+# SQLite only: the runner and the journal are proven on PostgreSQL in tests/reports.
+web_db = pytest.fixture(sqlite_only_web_db)
+
+
+def _runs(app: Flask) -> list[ExportRun]:
+    with session_factory(app)() as session:
+        return list(session.execute(select(ExportRun).order_by(ExportRun.id)).scalars())
+
+
+def test_finance_runs_a_month_and_the_auditor_downloads_exactly_that_file(
+    app: Flask, login: Any
+) -> None:
+    fin = login("fin@lead.demo")
+    done = fin.post("/exports/run", {"kind": "journal", "period": "2026-10"})
+    assert done.status_code == 302
+    (run,) = _runs(app)
+    assert run.status == "done" and run.period == "2026-10" and run.requested_by.startswith("user:")
+    page = fin.get("/exports/").get_data(as_text=True)
+    assert run.sha256 in page and "Run now" in page
+    auditor = login("auditor@lead.demo")
+    listing = auditor.get("/exports/").get_data(as_text=True)
+    assert run.sha256 in listing and "Run now" not in listing
+    file = auditor.get(f"/exports/{run.id}/download")
+    assert file.status_code == 200
+    assert f"filename={run.file_name}" in file.headers["Content-Disposition"]
+    assert hashlib.sha256(file.get_data()).hexdigest() == run.sha256
+    file.close()  # send_file streams from an open file
+    with session_factory(app)() as session:
+        taken = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "export.downloaded", AuditEvent.subject_id == run.id)
+        )
+    assert taken == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"kind": "journal", "period": "2026-13"}, "period", "not a month"),
+        ({"kind": "journal", "period": "FY2025-27"}, "period", "not a financial year"),
+        ({"kind": "xero", "period": "2026-10"}, "kind", "Choose one"),
+        ({"period": "2026-10"}, "kind", "Choose one"),
+    ],
+)
+def test_a_bad_export_form_names_the_field_and_runs_nothing(
+    app: Flask, login: Any, form: dict[str, str], field: str, message: str
+) -> None:
+    response = login("fin@lead.demo").post("/exports/run", form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in html and message in html
+    assert _runs(app) == []
+
+
+def test_a_file_changed_after_its_export_is_refused_not_served(app: Flask, login: Any) -> None:
+    fin = login("fin@lead.demo")
+    fin.post("/exports/run", {"kind": "journal", "period": ""})
+    (run,) = _runs(app)
+    path = Path(app.config["FLEXPOOL"].exports_dir) / str(run.file_name)
+    path.write_text(path.read_text().replace("$", "$1", 1))
+    refused = fin.get(f"/exports/{run.id}/download")
+    assert refused.status_code == 409
+    assert "no longer matches" in refused.get_data(as_text=True)
+    assert fin.get("/exports/999999/download").status_code == 404

@@ -1,0 +1,152 @@
+"""``/exports``: finance runs exports now and downloads them; the auditor downloads any past run.
+
+Each run is an ``ExportRun`` with its SHA-256: a download re-checks the file on disk against it
+and refuses one that no longer matches (a file edited or replaced after the export), and every
+download is written to the audit trail with who took it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+
+from approvals import audit
+from approvals.actors import Actor
+from approvals.errors import ApprovalError, ConflictError, NotFoundError
+from approvals.models import Consortium, Role, User
+from reports.models import ExportKind, ExportRun
+from reports.runs import ExportOrder, parse_period, run_export
+from web import db_session, session_factory
+from web.auth import actor, as_actor, now
+from web.errors import status_of
+from web.forms import FormReader
+
+blueprint = Blueprint("exports", __name__, url_prefix="/exports")
+RUNNERS = (Role.FIN, Role.FIN_MGR)
+READERS = (Role.FIN, Role.FIN_MGR, Role.AUDITOR)
+PAGE = 50
+
+
+def _reader() -> Actor:
+    who = actor()
+    who.require_lead(*READERS, doing="see the exports")
+    return who
+
+
+def _folder() -> Path:
+    return Path(current_app.config["FLEXPOOL"].exports_dir)
+
+
+@blueprint.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    return _page(_reader())
+
+
+def _page(who: Actor, errors: dict[str, str] | None = None) -> str:
+    session = db_session()
+    before = request.args.get("before", type=int)
+    query = select(ExportRun).where(ExportRun.consortium_id == who.consortium_id)
+    if before:
+        query = query.where(ExportRun.id < before)
+    runs = list(session.execute(query.order_by(ExportRun.id.desc()).limit(PAGE + 1)).scalars())
+    people = {
+        f"user:{user_id}": name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(
+                User.id.in_({int(r.requested_by[5:]) for r in runs if r.requested_by[5:].isdigit()})
+            )
+        )
+    }
+    return render_template(
+        "exports/home.html",
+        runs=runs[:PAGE],
+        more=runs[PAGE - 1].id if len(runs) > PAGE else None,
+        people=people,
+        may_run=any(who.has_lead(role) for role in RUNNERS),
+        kinds=[(kind.value, kind.value.capitalize()) for kind in ExportKind],
+        errors=errors or {},
+        form=request.form if errors else {},
+    )
+
+
+@blueprint.post("/run")
+@login_required
+def run() -> ResponseReturnValue:
+    who = actor()
+    who.require_lead(*RUNNERS, doing="run exports")
+    form = FormReader(request.form)
+    kind = form.choice("kind", [k.value for k in ExportKind])
+    label = form.text("period", limit=20, required=False)
+    try:
+        form.check()
+    except ApprovalError as error:
+        return _page(who, dict(error.fields)), status_of(error)
+    try:
+        period = parse_period(label, ExportKind(kind))
+    except ApprovalError as error:  # the reason and the expected form, next to the field
+        hint = (error.fields or {}).get("period", "")
+        return _page(who, {"period": f"{error.message} {hint}".strip()}), status_of(error)
+    code = db_session().get_one(Consortium, who.consortium_id).code
+    order = ExportOrder(code, ExportKind(kind), period, _folder(), who.label)
+    try:
+        done = run_export(session_factory(current_app), order, now=now)
+    except OSError:
+        current_app.logger.exception("export failed")
+        flash("The export could not be written; it is listed as failed.", "error")
+        return redirect(url_for("exports.home"))
+    if done is not None:  # a manual run is never skipped; only a scheduled one can be
+        flash(f"Exported {done.file_name} (SHA-256 {done.sha256}).", "success")
+    return redirect(url_for("exports.home"))
+
+
+@blueprint.get("/<int:run_id>/download")
+@login_required
+def download(run_id: int) -> ResponseReturnValue:
+    who = _reader()
+    found = db_session().get(ExportRun, run_id)
+    if found is None or found.consortium_id != who.consortium_id:
+        raise NotFoundError("There is no such export.")
+    if found.status != "done" or not found.file_name:
+        raise ConflictError("This export did not finish; there is no file to download.")
+    path = _folder() / found.file_name
+    if not path.is_file() or _sha256(path) != found.sha256:
+        raise ConflictError(
+            "The file on disk no longer matches this export's checksum; run it again."
+        )
+    as_actor(
+        lambda s, a: audit.record(
+            s,
+            consortium_id=a.consortium_id,
+            actor_id=a.user_id,
+            action="export.downloaded",
+            subject_type="export_run",
+            subject_id=run_id,
+            now=now(),
+            kind=found.kind,
+            period=found.period,
+        )
+    )
+    return send_file(path, as_attachment=True, download_name=found.file_name, max_age=0)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
