@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Exists, Select, or_, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
@@ -40,18 +40,23 @@ def visible_requests(actor: Actor) -> Select[FundRequest]:
     if any(actor.has_lead(role) for role in LEAD_READERS):
         return query
     organisations = actor.organisations_with(Role.SF) | actor.organisations_with(Role.TL)
-    waiting_on_me = (
+    waiting_on_me = _current_step_decided_by({actor.user_id})
+    return query.where(or_(FundRequest.organisation_id.in_(organisations), waiting_on_me))
+
+
+def _current_step_decided_by(user_ids: set[int]) -> Exists:
+    """The request's current step (this round) lists one of these people as an approver."""
+    return (
         select(StepApprover.id)
         .join(RequestStep, RequestStep.id == StepApprover.step_id)
         .where(
-            StepApprover.user_id == actor.user_id,
             RequestStep.request_id == FundRequest.id,
             RequestStep.round == FundRequest.round,
             RequestStep.position == FundRequest.current_step,
+            StepApprover.user_id.in_(user_ids),
         )
         .exists()
     )
-    return query.where(or_(FundRequest.organisation_id.in_(organisations), waiting_on_me))
 
 
 def page(
@@ -78,24 +83,13 @@ def awaiting(session: Session, actor: Actor, today: date) -> list[FundRequest]:
     principals = {actor.user_id} | delegators_for(
         session, actor.user_id, actor.consortium_id, today
     )
-    decides_now = (
-        select(StepApprover.id)
-        .join(RequestStep, RequestStep.id == StepApprover.step_id)
-        .where(
-            RequestStep.request_id == FundRequest.id,
-            RequestStep.round == FundRequest.round,
-            RequestStep.position == FundRequest.current_step,
-            StepApprover.user_id.in_(principals),
-        )
-        .exists()
-    )
     query = (
         select(FundRequest)
         .where(
             FundRequest.consortium_id == actor.consortium_id,
             FundRequest.state == "pending",
             FundRequest.requester_id != actor.user_id,
-            decides_now,
+            _current_step_decided_by(principals),
         )
         .order_by(FundRequest.needed_by, FundRequest.id)
     )

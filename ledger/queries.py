@@ -61,10 +61,8 @@ _BALANCE = (
 )
 
 
-def get_balance(session: Session, book: str, code: str) -> Balance:
-    row = session.connection().execute(_BALANCE, {"book": book, "code": code}).first()
-    if row is None:
-        raise UnknownAccountError(f"There is no account {code} in book {book}.")
+def balance_of(row: Any) -> Balance:
+    """A balance from an account row's code, type and four counters."""
     return Balance(
         account=row.code,
         type=AccountType(row.type),
@@ -73,6 +71,13 @@ def get_balance(session: Session, book: str, code: str) -> Balance:
         debits_pending=row.debits_pending,
         credits_pending=row.credits_pending,
     )
+
+
+def get_balance(session: Session, book: str, code: str) -> Balance:
+    row = session.connection().execute(_BALANCE, {"book": book, "code": code}).first()
+    if row is None:
+        raise UnknownAccountError(f"There is no account {code} in book {book}.")
+    return balance_of(row)
 
 
 def get_balances(session: Session, book: str, codes: Sequence[str]) -> dict[str, Balance]:
@@ -86,17 +91,7 @@ def get_balances(session: Session, book: str, codes: Sequence[str]) -> dict[str,
         )
         .all()
     )
-    found = {
-        row.code: Balance(
-            account=row.code,
-            type=AccountType(row.type),
-            debits_posted=row.debits_posted,
-            credits_posted=row.credits_posted,
-            debits_pending=row.debits_pending,
-            credits_pending=row.credits_pending,
-        )
-        for row in rows
-    }
+    found = {row.code: balance_of(row) for row in rows}
     missing = sorted(set(codes) - set(found))
     if missing:
         raise UnknownAccountError(f"There is no account {missing[0]} in book {book}.")

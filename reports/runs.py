@@ -152,7 +152,7 @@ def _write_atomically(session: Session, order: ExportOrder, target: Path) -> tup
             text.flush()
             os.fsync(raw.fileno())
             text.detach()
-        digest = _sha256(partial)
+        digest = sha256_of(partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -160,7 +160,7 @@ def _write_atomically(session: Session, order: ExportOrder, target: Path) -> tup
     return written, digest
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -22,13 +22,14 @@ from approvals.models import AuditEvent, AuditHead, Client, Consortium, Role, Us
 from ledger.models import accounts, books
 from ledger.queries import (
     balance_as_of,
+    balance_of,
     find_account,
     get_balance,
     list_entries,
     net_as_of,
     totals,
 )
-from ledger.values import AccountType, Balance, normal
+from ledger.values import AccountType, normal
 from ledger.verify import summarize, verify
 from web import db_session
 from web.auth import actor, as_actor, local_today, now
@@ -128,14 +129,7 @@ def ledger() -> ResponseReturnValue:
     rows = session.connection().execute(query.order_by(accounts.c.code).limit(PAGE + 1)).all()
     lines = []
     for row in rows[:PAGE]:
-        balance = Balance(
-            account=row.code,
-            type=AccountType(row.type),
-            debits_posted=row.debits_posted,
-            credits_posted=row.credits_posted,
-            debits_pending=row.debits_pending,
-            credits_pending=row.credits_pending,
-        )
+        balance = balance_of(row)
         posted_then = (
             normal(AccountType(row.type), net_as_of(session, row.id, as_of))
             if as_of is not None

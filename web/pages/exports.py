@@ -7,7 +7,6 @@ download is written to the audit trail with who took it.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from flask import (
@@ -29,7 +28,7 @@ from approvals.actors import Actor
 from approvals.errors import ApprovalError, ConflictError, NotFoundError
 from approvals.models import Consortium, Role, User
 from reports.models import ExportKind, ExportRun
-from reports.runs import ExportOrder, parse_period, run_export
+from reports.runs import ExportOrder, parse_period, run_export, sha256_of
 from web import db_session, session_factory
 from web.auth import actor, as_actor, now
 from web.errors import status_of
@@ -124,7 +123,7 @@ def download(run_id: int) -> ResponseReturnValue:
     if found.status != "done" or not found.file_name:
         raise ConflictError("This export did not finish; there is no file to download.")
     path = _folder() / found.file_name
-    if not path.is_file() or _sha256(path) != found.sha256:
+    if not path.is_file() or sha256_of(path) != found.sha256:
         raise ConflictError(
             "The file on disk no longer matches this export's checksum; run it again."
         )
@@ -142,11 +141,3 @@ def download(run_id: int) -> ResponseReturnValue:
         )
     )
     return send_file(path, as_attachment=True, download_name=found.file_name, max_age=0)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
