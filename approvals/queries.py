@@ -29,7 +29,8 @@ from approvals.models import (
     User,
 )
 from approvals.setup import envelope_account
-from ledger.queries import get_balance
+from ledger.queries import get_balances
+from ledger.values import Balance
 
 CHARGED = ("approved", "part_paid", "paid")
 
@@ -200,9 +201,13 @@ def _organisations(session: Session, ids: set[int]) -> dict[int, _Envelope]:
         .join(Consortium, Consortium.id == Organisation.consortium_id)
         .where(Organisation.id.in_(ids))
     ).all()
+    balances: dict[str, dict[str, Balance]] = {}
+    for book in {book for _, _, book, _ in rows}:  # one consortium, in practice one book
+        codes = [envelope_account(code) for _, code, in_book, _ in rows if in_book == book]
+        balances[book] = get_balances(session, book, codes)
     found = {}
     for organisation_id, code, book, cap in rows:
-        balance = get_balance(session, book, envelope_account(code))
+        balance = balances[book][envelope_account(code)]
         found[organisation_id] = _Envelope(
             code, envelope_account(code), balance.available, balance.held_out, cap
         )
@@ -265,3 +270,10 @@ def names(session: Session, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
     return {user_id: name for user_id, name in rows}
+
+
+def names_by_label(session: Session, labels: set[str]) -> dict[str, str]:
+    """Display names for actor labels such as ``user:12`` (as the ledger and exports record
+    who acted); other labels (``scheduler``, ``cli:alice``) are left for the caller to show."""
+    ids = {int(label[5:]) for label in labels if label.startswith("user:") and label[5:].isdigit()}
+    return {f"user:{user_id}": name for user_id, name in names(session, ids).items()}

@@ -47,18 +47,15 @@ def find_account(session: Session, book: str, code: str) -> AccountRef:
     return AccountRef(row.id, row.book_id, row.code, AccountType(row.type))
 
 
-_BALANCE = (
-    select(
-        accounts.c.code,
-        accounts.c.type,
-        accounts.c.debits_posted,
-        accounts.c.credits_posted,
-        accounts.c.debits_pending,
-        accounts.c.credits_pending,
-    )
-    .join(books, books.c.id == accounts.c.book_id)
-    .where(books.c.code == bindparam("book"), accounts.c.code == bindparam("code"))
-)
+_BALANCES = select(
+    accounts.c.code,
+    accounts.c.type,
+    accounts.c.debits_posted,
+    accounts.c.credits_posted,
+    accounts.c.debits_pending,
+    accounts.c.credits_pending,
+).join(books, books.c.id == accounts.c.book_id)
+_BALANCE = _BALANCES.where(books.c.code == bindparam("book"), accounts.c.code == bindparam("code"))
 
 
 def balance_of(row: Any) -> Balance:
@@ -82,15 +79,8 @@ def get_balance(session: Session, book: str, code: str) -> Balance:
 
 def get_balances(session: Session, book: str, codes: Sequence[str]) -> dict[str, Balance]:
     """Several accounts' balances now in one read, by code; every code must exist."""
-    rows = (
-        session.connection()
-        .execute(
-            select(*_BALANCE.selected_columns)
-            .join(books, books.c.id == accounts.c.book_id)
-            .where(books.c.code == book, accounts.c.code.in_(list(codes)))
-        )
-        .all()
-    )
+    query = _BALANCES.where(books.c.code == book, accounts.c.code.in_(list(codes)))
+    rows = session.connection().execute(query).all()
     found = {row.code: balance_of(row) for row in rows}
     missing = sorted(set(codes) - set(found))
     if missing:

@@ -58,16 +58,20 @@ def _journal(session: Session, book: str, out: TextIO, period: Period | None) ->
     )
 
 
-# kind: (file suffix, writer, whether the kind may run without a period)
-EXPORTERS: dict[ExportKind, tuple[str, Writer, bool]] = {
-    ExportKind.JOURNAL: ("journal", _journal, True),
-}
+@dataclass(frozen=True)
+class Exporter:
+    suffix: str  # the file's extension
+    write: Writer
+    whole_history: bool  # may run without a period (covering everything so far)
+
+
+EXPORTERS = {ExportKind.JOURNAL: Exporter("journal", _journal, whole_history=True)}
 
 
 def parse_period(label: str | None, kind: ExportKind) -> Period | None:
     """``2026-10``, ``FY2025-26``, or nothing where the kind allows all history."""
     if not label:
-        if EXPORTERS[kind][2]:
+        if EXPORTERS[kind].whole_history:
             return None
         raise InvalidInputError(
             f"A {kind.value} export needs a period.",
@@ -89,7 +93,7 @@ class ExportOrder:
 
 def file_name(order: ExportOrder) -> str:
     label = order.period.label if order.period else ALL_HISTORY
-    return f"{order.consortium}-{order.kind.value}-{label}.{EXPORTERS[order.kind][0]}"
+    return f"{order.consortium}-{order.kind.value}-{label}.{EXPORTERS[order.kind].suffix}"
 
 
 def run_export(
@@ -144,7 +148,7 @@ def _write_atomically(session: Session, order: ExportOrder, target: Path) -> tup
     """Write beside the target, flush to disk, then rename over it: never a partial file."""
     order.out_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    writer = EXPORTERS[order.kind][1]
+    writer = EXPORTERS[order.kind].write
     try:
         with open(partial, "wb") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")

@@ -118,3 +118,10 @@ def test_the_cli_prints_each_file_written_and_refuses_bad_input_with_a_message(
     ):
         refused = runner.invoke(main, ["export", "run", "--kind", "journal", *args])
         assert refused.exit_code == 2 and message in refused.output, refused.output
+    blocker = tmp_path / "in-the-way"
+    blocker.write_text("not a folder")
+    refused = runner.invoke(main, ["export", "run", "--kind", "journal", "--out", str(blocker)])
+    assert refused.exit_code == 2 and "is a file" in refused.output, refused.output
+    inside = str(blocker / "exports")  # cannot be made: its parent is a file
+    failed = runner.invoke(main, ["export", "run", "--kind", "journal", "--out", inside])
+    assert failed.exit_code == 1 and f"{CODE}: FAILED" in failed.output, failed.output

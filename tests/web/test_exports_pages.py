@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def test_finance_runs_a_month_and_the_auditor_downloads_exactly_that_file(
     (run,) = _runs(app)
     assert run.status == "done" and run.period == "2026-10" and run.requested_by.startswith("user:")
     page = fin.get("/exports/").get_data(as_text=True)
-    assert run.sha256 in page and "Run now" in page
+    assert run.sha256 in page and "Run now" in page and "Finn Officer" in page
     auditor = login("auditor@lead.demo")
     listing = auditor.get("/exports/").get_data(as_text=True)
     assert run.sha256 in listing and "Run now" not in listing
@@ -80,3 +81,21 @@ def test_a_file_changed_after_its_export_is_refused_not_served(app: Flask, login
     assert refused.status_code == 409
     assert "no longer matches" in refused.get_data(as_text=True)
     assert fin.get("/exports/999999/download").status_code == 404
+
+
+def test_an_export_that_cannot_be_written_says_so_and_its_run_cannot_be_downloaded(
+    app: Flask, login: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "in-the-way"
+    blocker.write_text("a file where the exports folder should be")
+    app.config["FLEXPOOL"] = replace(app.config["FLEXPOOL"], exports_dir=str(blocker))
+    fin = login("fin@lead.demo")
+    response = fin.post("/exports/run", {"kind": "journal", "period": "2026-10"})
+    assert response.status_code == 302
+    listing = fin.get("/exports/").get_data(as_text=True)
+    assert "could not be written" in listing and "failed" in listing
+    (run,) = _runs(app)
+    assert run.status == "failed" and run.error
+    refused = fin.get(f"/exports/{run.id}/download")
+    assert refused.status_code == 409
+    assert "did not finish" in refused.get_data(as_text=True)

@@ -26,7 +26,8 @@ from sqlalchemy import select
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import ApprovalError, ConflictError, NotFoundError
-from approvals.models import Consortium, Role, User
+from approvals.models import Consortium, Role
+from approvals.queries import names_by_label
 from reports.models import ExportKind, ExportRun
 from reports.runs import ExportOrder, parse_period, run_export, sha256_of
 from web import db_session, session_factory
@@ -63,14 +64,7 @@ def _page(who: Actor, errors: dict[str, str] | None = None) -> str:
     if before:
         query = query.where(ExportRun.id < before)
     runs = list(session.execute(query.order_by(ExportRun.id.desc()).limit(PAGE + 1)).scalars())
-    people = {
-        f"user:{user_id}": name
-        for user_id, name in session.execute(
-            select(User.id, User.display_name).where(
-                User.id.in_({int(r.requested_by[5:]) for r in runs if r.requested_by[5:].isdigit()})
-            )
-        )
-    }
+    people = names_by_label(session, {r.requested_by for r in runs})
     return render_template(
         "exports/home.html",
         runs=runs[:PAGE],

@@ -36,6 +36,7 @@ from approvals.models import (
 )
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec
+from approvals.queries import names_by_label
 from approvals.setup import envelope_account
 from approvals.spend import Spend, net_spend
 from ledger.errors import LedgerError
@@ -189,7 +190,7 @@ def recent_movements(
         .order_by(transfers.c.id.desc())
         .limit(limit)
     ).all()
-    people = _people(session, {row.actor for row in rows})
+    people = names_by_label(session, {row.actor for row in rows})
     return [
         Movement(
             row.effective_date,
@@ -202,14 +203,6 @@ def recent_movements(
         )
         for row in rows
     ]
-
-
-def _people(session: Session, labels: set[str]) -> dict[str, str]:
-    ids = {int(label[5:]) for label in labels if label.startswith("user:") and label[5:].isdigit()}
-    if not ids:
-        return {}
-    found = session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    return {f"user:{user_id}": name for user_id, name in found}
 
 
 @blueprint.get("/")
