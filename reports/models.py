@@ -18,7 +18,11 @@ from ledger.db import Base, BigId, UTCDateTime
 
 
 class ExportKind(StrEnum):
+    RECONCILIATION = "reconciliation"
+    XERO = "xero"
+    MYOB = "myob"
     JOURNAL = "journal"
+    ACQUITTAL = "acquittal"
 
 
 class RunStatus(StrEnum):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -46,11 +46,14 @@ class Written:
     ledger_hash: str
 
 
-Writer = Callable[[Session, str, TextIO, Period | None], Written]
+Writer = Callable[[Session, str, BinaryIO, Period | None], Written]
 
 
-def _journal(session: Session, book: str, out: TextIO, period: Period | None) -> Written:
-    summary = write_journal(session, book, out, period)
+def _journal(session: Session, book: str, out: BinaryIO, period: Period | None) -> Written:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
+    summary = write_journal(session, book, text, period)
+    text.flush()
+    text.detach()
     return Written(
         {"entries": summary.entries, "pending": summary.pending},
         summary.through_sequence,
@@ -58,14 +61,26 @@ def _journal(session: Session, book: str, out: TextIO, period: Period | None) ->
     )
 
 
+MONTH, YEAR = "month", "year"
+
+
 @dataclass(frozen=True)
 class Exporter:
+    label: str  # what finance calls it
     suffix: str  # the file's extension
     write: Writer
-    whole_history: bool  # may run without a period (covering everything so far)
+    spans: frozenset[str] = frozenset({MONTH, YEAR})  # the periods it covers
+    whole_history: bool = False  # may run without a period (covering everything so far)
 
 
-EXPORTERS = {ExportKind.JOURNAL: Exporter("journal", _journal, whole_history=True)}
+# INVARIANT: one entry per kind that can run; the CLI and the exports page offer exactly these.
+EXPORTERS: dict[ExportKind, Exporter] = {
+    ExportKind.JOURNAL: Exporter("hledger journal", "journal", _journal, whole_history=True),
+}
+
+
+def available_kinds() -> list[ExportKind]:
+    return [kind for kind in ExportKind if kind in EXPORTERS]
 
 
 def parse_period(label: str | None, kind: ExportKind) -> Period | None:
@@ -78,7 +93,15 @@ def parse_period(label: str | None, kind: ExportKind) -> Period | None:
             fields={"period": "Use YYYY-MM or FY2025-26."},
         )
     text = label.strip()
-    return parse_financial_year(text) if text.upper().startswith("FY") else parse_month(text)
+    is_year = text.upper().startswith("FY")
+    span = YEAR if is_year else MONTH
+    if span not in EXPORTERS[kind].spans:
+        expected = "FY2025-26" if YEAR in EXPORTERS[kind].spans else "YYYY-MM"
+        raise InvalidInputError(
+            f"A {EXPORTERS[kind].label} covers a {'month' if is_year else 'financial year'}.",
+            fields={"period": f"Use {expected}."},
+        )
+    return parse_financial_year(text) if is_year else parse_month(text)
 
 
 @dataclass(frozen=True)
@@ -151,11 +174,9 @@ def _write_atomically(session: Session, order: ExportOrder, target: Path) -> tup
     writer = EXPORTERS[order.kind].write
     try:
         with open(partial, "wb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-            written = writer(session, order.consortium, text, order.period)
-            text.flush()
+            written = writer(session, order.consortium, raw, order.period)
+            raw.flush()
             os.fsync(raw.fileno())
-            text.detach()
         digest = sha256_of(partial)
         os.replace(partial, target)
     finally:

@@ -26,7 +26,7 @@ from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_bala
 from ledger.values import AccountType
 from ledger.verify import summarize, verify
 from reports.models import ExportKind
-from reports.runs import ExportOrder, file_name, parse_period, run_export
+from reports.runs import ExportOrder, available_kinds, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
 from web import create_app, session_factory
 
@@ -134,7 +134,7 @@ def export() -> None:
     "--kind",
     "kind",
     required=True,
-    type=click.Choice([kind.value for kind in ExportKind]),
+    type=click.Choice([kind.value for kind in available_kinds()]),
     help="What to export.",
 )
 @click.option(

@@ -29,7 +29,14 @@ from approvals.errors import ApprovalError, ConflictError, NotFoundError
 from approvals.models import Consortium, Role
 from approvals.queries import names_by_label
 from reports.models import ExportKind, ExportRun
-from reports.runs import ExportOrder, parse_period, run_export, sha256_of
+from reports.runs import (
+    EXPORTERS,
+    ExportOrder,
+    available_kinds,
+    parse_period,
+    run_export,
+    sha256_of,
+)
 from web import db_session, session_factory
 from web.auth import actor, as_actor, now
 from web.errors import status_of
@@ -71,7 +78,7 @@ def _page(who: Actor, errors: dict[str, str] | None = None) -> str:
         more=runs[PAGE - 1].id if len(runs) > PAGE else None,
         people=people,
         may_run=any(who.has_lead(role) for role in RUNNERS),
-        kinds=[(kind.value, kind.value.capitalize()) for kind in ExportKind],
+        kinds=[(kind.value, EXPORTERS[kind].label) for kind in available_kinds()],
         errors=errors or {},
         form=request.form if errors else {},
     )
@@ -83,7 +90,7 @@ def run() -> ResponseReturnValue:
     who = actor()
     who.require_lead(*RUNNERS, doing="run exports")
     form = FormReader(request.form)
-    kind = form.choice("kind", [k.value for k in ExportKind])
+    kind = form.choice("kind", [k.value for k in available_kinds()])
     label = form.text("period", limit=20, required=False)
     try:
         form.check()
