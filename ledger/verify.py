@@ -132,10 +132,11 @@ def _stream(session: Session, book_id: int) -> Iterator[Any]:
         .where(transactions.c.book_id == book_id)
         .order_by(transactions.c.sequence, transfers.c.id)
     )
-    result = (
-        session.connection().execution_options(stream_results=True, yield_per=2000).execute(query)
+    # Options on this statement only: Connection.execution_options() would change the session's
+    # connection in place and leave every later statement of the transaction streaming.
+    yield from session.connection().execute(
+        query, execution_options={"stream_results": True, "yield_per": 2000}
     )
-    yield from result
 
 
 def _walk_chain(

@@ -182,3 +182,20 @@ def test_verify_covers_every_book_when_no_book_is_named(
         assert missing.check == "book"
     finally:
         engine.dispose()
+
+
+def test_a_transaction_can_still_write_after_verifying_the_book(kit: LedgerKit) -> None:
+    """``verify`` streams its reads; that must not leave the session's connection streaming
+    (on PostgreSQL a later INSERT … RETURNING would then fail as a server-side cursor)."""
+    from ledger.models import Book
+    from ledger.verify import verify
+
+    kit.fund_pool()
+
+    def verify_then_write(session: Any) -> list[Any]:
+        findings = verify(session, kit.book)
+        session.add(Book(code=f"{kit.book}-B", name="second book", created_at=kit.now))
+        session.flush()  # an ORM insert: INSERT … RETURNING id
+        return findings
+
+    assert kit.run(verify_then_write) == []
