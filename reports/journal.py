@@ -66,7 +66,7 @@ def write_journal(
     session: Session, book: str, out: TextIO, period: Period | None = None
 ) -> JournalSummary:
     """Write the book (or one period of it) to ``out``; returns what was written."""
-    last = _last_transaction(session, book, period.end if period else None)
+    last = ledger_head(session, book, period.end if period else None)
     label = period.label if period else "all history"
     out.write(f"; flexpool journal of book {book}, {label}\n")
     out.write(f"; ledger through sequence {last[0]}, chain hash {last[1]}\n")
@@ -85,7 +85,13 @@ def write_journal(
     return JournalSummary(book, label, entries, pending, last[0], last[1])
 
 
-def _last_transaction(session: Session, book: str, through: date | None) -> tuple[int, str]:
+def ledger_head(session: Session, book: str, through: date | None) -> tuple[int, str]:
+    """The last transaction dated on or before ``through``: the state a period's file shows.
+
+    Its sequence and chain hash name the ledger state an export was built from; a later
+    transaction dated inside the period (a backdated entry) changes them, which is how a stale
+    export or sign-off is detected.
+    """
     query = (
         select(transactions.c.sequence, transactions.c.hash)
         .join(books, books.c.id == transactions.c.book_id)

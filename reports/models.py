@@ -193,15 +193,18 @@ class JobRun(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-class PeriodClose(Base):
-    """A month signed off by finance after a clean reconciliation. Append-only: never reopened.
+class MonthSignOff(Base):
+    """Finance's sign-off of a month after a clean reconciliation; the ledger is locked with it.
 
-    Records which reconciliation run it rests on and the ledger state that run was built from,
-    so an auditor can regenerate the workbook and compare its checksum.
+    The ledger's own ``ledger_period_closes`` says the books are closed through a date; this row
+    says why it was safe: which reconciliation run it rests on and the ledger state that run was
+    built from, so an auditor can regenerate the workbook and compare its checksum. Append-only.
     """
 
-    __tablename__ = "period_closes"
-    __table_args__ = (UniqueConstraint("consortium_id", "period", name="uq_period_closes_period"),)
+    __tablename__ = "month_sign_offs"
+    __table_args__ = (
+        UniqueConstraint("consortium_id", "period", name="uq_month_sign_offs_period"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id"))

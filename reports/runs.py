@@ -17,11 +17,11 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +31,11 @@ from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, parse_financial_year, parse_month
 from approvals.models import Consortium
 from ledger.db import run_in_transaction
+from reports.accounting import write_myob, write_xero
+from reports.acquittal import write_acquittal
 from reports.journal import write_journal
 from reports.models import ExportKind, ExportRun, RunStatus
+from reports.reconciliation import write_reconciliation
 
 ALL_HISTORY = "all"
 
@@ -61,6 +64,25 @@ def _journal(session: Session, book: str, out: BinaryIO, period: Period | None) 
     )
 
 
+class _Done(Protocol):
+    """What every writer returns, whatever else it reports."""
+
+    @property
+    def row_counts(self) -> Mapping[str, int]: ...
+    @property
+    def ledger_sequence(self) -> int: ...
+    @property
+    def ledger_hash(self) -> str: ...
+
+
+def _recorded(write: Callable[[Session, str, BinaryIO, Period | None], _Done]) -> Writer:
+    def writer(session: Session, book: str, out: BinaryIO, period: Period | None) -> Written:
+        done = write(session, book, out, period)
+        return Written(dict(done.row_counts), done.ledger_sequence, done.ledger_hash)
+
+    return writer
+
+
 MONTH, YEAR = "month", "year"
 
 
@@ -76,6 +98,14 @@ class Exporter:
 # INVARIANT: one entry per kind that can run; the CLI and the exports page offer exactly these.
 EXPORTERS: dict[ExportKind, Exporter] = {
     ExportKind.JOURNAL: Exporter("hledger journal", "journal", _journal, whole_history=True),
+    ExportKind.RECONCILIATION: Exporter(
+        "reconciliation workbook", "xlsx", _recorded(write_reconciliation)
+    ),
+    ExportKind.XERO: Exporter("Xero manual journal", "csv", _recorded(write_xero)),
+    ExportKind.MYOB: Exporter("MYOB general journal", "txt", _recorded(write_myob)),
+    ExportKind.ACQUITTAL: Exporter(
+        "financial-year acquittal", "xlsx", _recorded(write_acquittal), spans=frozenset({YEAR})
+    ),
 }
 
 

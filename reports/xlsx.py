@@ -16,7 +16,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
@@ -125,6 +125,11 @@ def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         raise TypeError("write accounting dates or text, not datetimes")  # tz would be lost
     return value
+
+
+def end_of(day: date) -> datetime:
+    """The stamp for a file about a period ending on ``day``: its last second, naive local."""
+    return datetime.combine(day, time(23, 59, 59))
 
 
 def new_workbook(title: str, stamp: datetime) -> Workbook:

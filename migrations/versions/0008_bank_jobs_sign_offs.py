@@ -1,4 +1,4 @@
-"""Bank statements and their lines, scheduled job runs (once per key), period closes.
+"""Bank statements and their lines, scheduled job runs (once per key), month sign-offs.
 
 Revision ID: 0008
 Revises: 0007
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("consortium_id", "sha256", name="uq_bank_statements_file"),
     )
     op.create_table(
-        "period_closes",
+        "month_sign_offs",
         sa.Column("id", ledger.db.BigId, nullable=False),
         sa.Column("consortium_id", ledger.db.BigId, nullable=False),
         sa.Column("period", sa.String(length=20), nullable=False),
@@ -66,20 +66,20 @@ def upgrade() -> None:
         sa.Column("closed_by_id", ledger.db.BigId, nullable=False),
         sa.Column("closed_at", ledger.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["closed_by_id"], ["users.id"], name=op.f("fk_period_closes_closed_by_id_users")
+            ["closed_by_id"], ["users.id"], name=op.f("fk_month_sign_offs_closed_by_id_users")
         ),
         sa.ForeignKeyConstraint(
             ["consortium_id"],
             ["consortia.id"],
-            name=op.f("fk_period_closes_consortium_id_consortia"),
+            name=op.f("fk_month_sign_offs_consortium_id_consortia"),
         ),
         sa.ForeignKeyConstraint(
             ["export_run_id"],
             ["export_runs.id"],
-            name=op.f("fk_period_closes_export_run_id_export_runs"),
+            name=op.f("fk_month_sign_offs_export_run_id_export_runs"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_period_closes")),
-        sa.UniqueConstraint("consortium_id", "period", name="uq_period_closes_period"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_month_sign_offs")),
+        sa.UniqueConstraint("consortium_id", "period", name="uq_month_sign_offs_period"),
     )
     op.create_table(
         "bank_lines",
@@ -181,6 +181,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_bank_lines_open")
 
     op.drop_table("bank_lines")
-    op.drop_table("period_closes")
+    op.drop_table("month_sign_offs")
     op.drop_table("bank_statements")
     op.drop_table("job_runs")

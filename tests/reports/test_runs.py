@@ -114,7 +114,7 @@ def test_the_cli_prints_each_file_written_and_refuses_bad_input_with_a_message(
     for args, message in (
         (["--period", "2026-13"], "not a month"),
         (["--consortium", "NOPE"], "no consortium"),
-        (["--kind", "xero"], "Invalid value for '--kind'"),
+        (["--kind", "quickbooks"], "Invalid value for '--kind'"),
     ):
         refused = runner.invoke(main, ["export", "run", "--kind", "journal", *args])
         assert refused.exit_code == 2 and message in refused.output, refused.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from reports.cells import TRIGGERS, neutralise
-from reports.xlsx import Money, Percent, SheetWriter, new_workbook, save
+from reports.xlsx import Money, Percent, SheetWriter, end_of, new_workbook, save
 
-STAMP = datetime(2026, 10, 31, 23, 59, 59)
+STAMP = end_of(date(2026, 10, 31))
 
 
 @pytest.mark.parametrize(
     "typed",
-    ["=HYPERLINK(\"http://x\")", "+61 2 9999", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
+    ['=HYPERLINK("http://x")', "+61 2 9999", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
 )
 def test_text_that_would_be_a_formula_is_kept_as_text(typed: str) -> None:
     assert neutralise(typed) == "'" + typed
@@ -54,7 +54,10 @@ def test_cells_read_back_exact_typed_and_formatted() -> None:
     sheet = load_workbook(io.BytesIO(_book()), read_only=False)["Payments"]
     assert sheet.freeze_panes == "A2"
     paid, payee, amount, share = (cell for cell in sheet[2])
-    assert paid.value == datetime(2026, 10, 3) and paid.number_format == "DD/MM/YYYY"
+    assert (
+        paid.value == end_of(date(2026, 10, 3)).replace(hour=0, minute=0, second=0)
+        and paid.number_format == "DD/MM/YYYY"
+    )
     assert payee.value == "Bunnings"
     assert Decimal(str(amount.value)) == Decimal("480.05")
     assert "#,##0.00" in amount.number_format
@@ -67,5 +70,5 @@ def test_a_datetime_is_refused_because_its_timezone_would_be_lost() -> None:
     book = new_workbook("Test", STAMP)
     sheet = SheetWriter(book, "S", ["When"])
     with pytest.raises(TypeError):
-        sheet.row([datetime(2026, 1, 1)])
+        sheet.row([STAMP])
     save(book, io.BytesIO(), STAMP)  # the refused row left nothing half-written
