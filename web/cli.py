@@ -232,6 +232,95 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     run(host=host, port=port, workers=workers, threads=threads)
 
 
+@main.command("scheduler")
+@click.option("--once", is_flag=True, help="Run what is due (missed runs included), then exit.")
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    metavar="TIME",
+    help="With --once: act as at this past moment, e.g. 2026-11-02T06:00+11:00 (rehearsals).",
+)
+@with_appcontext
+def scheduler(once: bool, at: str | None) -> None:
+    """Run the scheduled jobs: one process, never inside the web app.
+
+    Monthly reconciliation, the approval timers every 15 minutes, the nightly ledger check and
+    the financial-year close, each once per consortium and period, however many schedulers run;
+    runs missed while it was down catch up when it starts. SIGTERM or Ctrl-C stops it.
+    """
+    from reports.schedule import run_due
+    from reports.scheduler import build_scheduler, serve
+
+    factory = session_factory(current_app)
+    out_dir = Path(current_app.config["FLEXPOOL"].exports_dir)
+    if not once:
+        if at is not None:
+            raise click.UsageError("--now goes with --once.")
+        serve(build_scheduler(factory, out_dir))
+        return
+    moment = _past_moment(at) if at else None
+    outcomes = run_due(factory, out_dir, lambda: moment or datetime.now(UTC))
+    for outcome in outcomes:
+        click.echo(f"{outcome.job} {outcome.key}: {outcome.status}")
+    if any(outcome.status == "failed" for outcome in outcomes):
+        sys.exit(1)
+
+
+def _past_moment(text: str) -> datetime:
+    """A moment with its offset, not in the future: jobs must never act early."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise click.BadParameter(
+            "Use a time with its offset, e.g. 2026-11-02T06:00+11:00.", param_hint="--now"
+        )
+    if moment > datetime.now(UTC):
+        raise click.BadParameter("The time is in the future.", param_hint="--now")
+    return moment.astimezone(UTC)
+
+
+@main.group()
+def bank() -> None:
+    """Bank statements: import them and match their lines."""
+
+
+@bank.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--consortium", "consortium", required=True, help="Consortium code.")
+@with_appcontext
+def bank_import(file: Path, consortium: str) -> None:
+    """Import a statement CSV and match what is certain; a bad file is refused whole (exit 2)."""
+    from ledger.db import run_in_transaction
+    from reports.bank_csv import MAX_FILE_BYTES, StatementRefusedError
+    from reports.bank_import import cli_importer, import_statement
+
+    with file.open("rb") as source:
+        data = source.read(MAX_FILE_BYTES + 1)  # one byte more is enough to refuse it
+
+    def unit(session: Any) -> Any:
+        importer = cli_importer(session, consortium, getpass.getuser())
+        now = datetime.now(UTC)
+        return import_statement(session, importer, file_name=file.name, data=data, now=now)
+
+    try:
+        done = run_in_transaction(session_factory(current_app), unit)
+    except StatementRefusedError as error:
+        click.echo(f"{file}: refused, nothing was imported:", err=True)
+        for finding in error.findings:
+            click.echo(f"  {finding}", err=True)
+        sys.exit(2)
+    except ApprovalError as error:
+        click.echo(f"{file}: {error.message}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"Imported statement #{done.statement_id}: {done.lines} line(s), "
+        f"{done.matched} matched, {done.unmatched} unmatched."
+    )
+
+
 @main.group()
 def mail() -> None:
     """E-mail of inbox notifications (needs FLEXPOOL_SMTP_HOST)."""

@@ -7,6 +7,7 @@ from flask import Flask
 from web.pages import (
     admin,
     auditor,
+    bank,
     exports,
     finance,
     home,
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
         pm,
         finance,
         exports,
+        bank,
         admin,
         auditor,
         notifications,

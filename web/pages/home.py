@@ -27,6 +27,8 @@ AREAS: list[tuple[str, str, tuple[Role, ...], bool]] = [
     ("finance.home", "Finance", (Role.FIN, Role.FIN_MGR), True),
     ("admin.home", "Admin", (Role.ADMIN,), True),
     ("auditor.home", "Audit", (Role.AUDITOR, Role.FIN_MGR), True),
+    # Last: a person's first area is their home, and the auditor's is the audit.
+    ("bank.home", "Bank", (Role.FIN, Role.FIN_MGR, Role.AUDITOR), True),
 ]
 
 
