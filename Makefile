@@ -13,9 +13,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Plain http on the loopback address: the cookies cannot be marked Secure there.
+# The scheduler is its own process beside the web server; leaving (Ctrl-C) stops both.
 demo: $(STAMP)
 	$(BIN)/flexpool db upgrade
 	$(BIN)/flexpool demo --keep-existing
+	$(BIN)/flexpool scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	FLEXPOOL_SECURE_COOKIES=0 $(BIN)/flexpool serve --host 127.0.0.1 --port 5000
 
 test: lint typecheck imports pytest

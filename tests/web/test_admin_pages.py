@@ -567,3 +567,43 @@ def test_the_access_table_names_every_admin_and_auditor_endpoint(app: Flask) -> 
         if rule.endpoint.split(".")[0] in {"admin", "auditor"}
     }
     assert set(ACCESS) == mine
+
+
+def test_the_admin_home_lists_every_scheduled_job_with_its_latest_failure(
+    app: Flask, login: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from approvals.demo import CODE
+    from reports.jobs import VERIFY_JOB, job_key
+    from reports.models import JobRun
+    from reports.schedule import JOBS
+    from web import session_factory
+
+    with session_factory(app).begin() as session:
+        at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+        session.add(
+            JobRun(
+                job=VERIFY_JOB,
+                key=job_key(CODE, "2026-11-30"),
+                status="failed",
+                started_at=at,
+                finished_at=at,
+                detail="chain broken at sequence 42",
+            )
+        )
+        session.add(
+            JobRun(
+                job=VERIFY_JOB,
+                key=job_key(f"{CODE}X", "2026-12-01"),
+                status="done",
+                started_at=at,
+                finished_at=at,
+            )
+        )
+    page = login("admin@lead.demo").get("/admin/").get_data(as_text=True)
+    for spec in JOBS:
+        assert f'id="job-{spec.name}"' in page
+    row = page[page.index(f'id="job-{VERIFY_JOB}"') :]
+    row = row[: row.index("</tr>")]
+    assert "2026-11-30" in row and "failed" in row and "chain broken at sequence 42" in row

@@ -1,0 +1,63 @@
+"""What the scheduler last did for a consortium, job by job: the admin's view of the table.
+
+Why: a nightly verify that found a broken chain, or a month whose reconciliation failed, must be
+visible where someone looks every day, not only in a log. Each declared job is listed with the
+period it covers and its latest run (exports through ``ExportRun``, the rest through ``JobRun``,
+whose keys start with the consortium's code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reports.jobs import job_key
+from reports.models import ExportRun, JobRun
+from reports.schedule import JOBS, JobSpec
+
+
+@dataclass(frozen=True)
+class LastRun:
+    job: str
+    covers: str
+    label: str | None  # the period, night or slot of the latest run; None if never run
+    status: str | None
+    at: datetime | None
+    detail: str | None
+
+
+def job_status(session: Session, consortium_id: int, consortium_code: str) -> list[LastRun]:
+    return [_last(session, spec, consortium_id, consortium_code) for spec in JOBS]
+
+
+def _last(session: Session, spec: JobSpec, consortium_id: int, code: str) -> LastRun:
+    if spec.kind is not None:
+        run = session.execute(
+            select(ExportRun)
+            .where(
+                ExportRun.consortium_id == consortium_id,
+                ExportRun.kind == spec.kind.value,
+                ExportRun.scheduled.is_(True),
+            )
+            .order_by(ExportRun.id.desc())
+            .limit(1)
+        ).scalar()
+        if run is None:
+            return LastRun(spec.name, spec.covers, None, None, None, None)
+        at = run.finished_at or run.requested_at
+        return LastRun(spec.name, spec.covers, run.period, run.status, at, run.error)
+    prefix = job_key(code, "")
+    found = session.execute(
+        select(JobRun)
+        .where(JobRun.job == spec.name, JobRun.key.startswith(prefix, autoescape=True))
+        .order_by(JobRun.id.desc())
+        .limit(1)
+    ).scalar()
+    if found is None:
+        return LastRun(spec.name, spec.covers, None, None, None, None)
+    label = found.key.removeprefix(prefix)
+    at = found.finished_at or found.started_at
+    return LastRun(spec.name, spec.covers, label, found.status, at, found.detail)
