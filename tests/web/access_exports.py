@@ -23,6 +23,7 @@ ACCESS: dict[str, set[str]] = {
     "exports.home": READERS,
     "exports.run": FINANCE,
     "exports.download": READERS,
+    "exports.close": FINANCE,
 }
 
 

@@ -11,8 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from approvals.models import AuditEvent
-from reports.models import ExportRun
+from approvals.errors import InvalidInputError
+from approvals.models import AuditEvent, Payment
+from reports.models import ExportKind, ExportRun, MonthSignOff
+from reports.runs import EXPORTERS, Written
 from tests.web.conftest import sqlite_only_web_db
 from web import session_factory
 
@@ -57,7 +59,7 @@ def test_finance_runs_a_month_and_the_auditor_downloads_exactly_that_file(
     [
         ({"kind": "journal", "period": "2026-13"}, "period", "not a month"),
         ({"kind": "journal", "period": "FY2025-27"}, "period", "not a financial year"),
-        ({"kind": "xero", "period": "2026-10"}, "kind", "Choose one"),
+        ({"kind": "ledger-dump", "period": "2026-10"}, "kind", "Choose one"),
         ({"period": "2026-10"}, "kind", "Choose one"),
     ],
 )
@@ -99,3 +101,54 @@ def test_an_export_that_cannot_be_written_says_so_and_its_run_cannot_be_download
     refused = fin.get(f"/exports/{run.id}/download")
     assert refused.status_code == 409
     assert "did not finish" in refused.get_data(as_text=True)
+
+
+def test_finance_closes_a_month_on_its_reconciliation_and_sees_it_listed(
+    app: Flask, login: Any
+) -> None:
+    with session_factory(app)() as session:
+        last = session.execute(select(func.max(Payment.paid_on))).scalar_one()
+    label = f"{last:%Y-%m}"
+    finmgr = login("finmgr@lead.demo")
+    early = finmgr.post("/exports/close", {"close_period": label})
+    assert early.status_code == 409
+    assert 'id="close_period-error"' in early.get_data(as_text=True)
+    assert (
+        finmgr.post("/exports/run", {"kind": "reconciliation", "period": label}).status_code == 302
+    )
+    payer = login("fin@lead.demo").post("/exports/close", {"close_period": label})
+    assert payer.status_code == 403 and "someone else" in payer.get_data(as_text=True)
+    assert finmgr.post("/exports/close", {"close_period": label}).status_code == 302
+    listing = finmgr.get("/exports/").get_data(as_text=True)
+    assert 'id="sign-offs"' in listing and label in listing and "Fatima Finance" in listing
+    with session_factory(app)() as session:
+        assert session.execute(select(MonthSignOff.period)).scalars().all() == [label]
+
+
+@pytest.mark.parametrize("value", ["", "2026-13", "FY2025-26", "October"])
+def test_a_bad_month_to_close_is_named_next_to_the_field(
+    app: Flask, login: Any, value: str
+) -> None:
+    response = login("finmgr@lead.demo").post("/exports/close", {"close_period": value})
+    assert response.status_code == 422
+    assert 'id="close_period-error"' in response.get_data(as_text=True)
+    with session_factory(app)() as session:
+        assert session.execute(select(func.count()).select_from(MonthSignOff)).scalar() == 0
+
+
+def test_an_export_its_pre_flight_refuses_is_listed_as_failed_with_the_reason(
+    app: Flask, login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> Written:
+        raise InvalidInputError("Row 3: account code 'ZZZ' is not in the chart.")
+
+    monkeypatch.setitem(
+        EXPORTERS, ExportKind.XERO, replace(EXPORTERS[ExportKind.XERO], write=refuse)
+    )
+    fin = login("fin@lead.demo")
+    assert fin.post("/exports/run", {"kind": "xero", "period": "2026-10"}).status_code == 302
+    listing = fin.get("/exports/").get_data(as_text=True)
+    assert "refused and is listed as failed" in listing and "Row 3: account code" in listing
+    (run,) = _runs(app)
+    assert run.status == "failed" and "Row 3" in (run.error or "")
+    assert list(Path(app.config["FLEXPOOL"].exports_dir).glob("*.csv")) == []

@@ -26,9 +26,12 @@ from sqlalchemy import select
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import ApprovalError, ConflictError, NotFoundError
+from approvals.fiscal import parse_month
 from approvals.models import Consortium, Role
 from approvals.queries import names_by_label
-from reports.models import ExportKind, ExportRun
+from ledger.errors import LedgerError
+from reports.closing import sign_off_month
+from reports.models import ExportKind, ExportRun, MonthSignOff
 from reports.runs import (
     EXPORTERS,
     ExportOrder,
@@ -38,7 +41,7 @@ from reports.runs import (
     sha256_of,
 )
 from web import db_session, session_factory
-from web.auth import actor, as_actor, now
+from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of
 from web.forms import FormReader
 
@@ -71,12 +74,22 @@ def _page(who: Actor, errors: dict[str, str] | None = None) -> str:
     if before:
         query = query.where(ExportRun.id < before)
     runs = list(session.execute(query.order_by(ExportRun.id.desc()).limit(PAGE + 1)).scalars())
-    people = names_by_label(session, {r.requested_by for r in runs})
+    sign_offs = list(
+        session.execute(
+            select(MonthSignOff)
+            .where(MonthSignOff.consortium_id == who.consortium_id)
+            .order_by(MonthSignOff.period.desc())
+            .limit(12)
+        ).scalars()
+    )
+    labels = {r.requested_by for r in runs} | {f"user:{c.closed_by_id}" for c in sign_offs}
+    people = names_by_label(session, labels)
     return render_template(
         "exports/home.html",
         runs=runs[:PAGE],
         more=runs[PAGE - 1].id if len(runs) > PAGE else None,
         people=people,
+        sign_offs=sign_offs,
         may_run=any(who.has_lead(role) for role in RUNNERS),
         kinds=[(kind.value, EXPORTERS[kind].label) for kind in available_kinds()],
         errors=errors or {},
@@ -109,8 +122,33 @@ def run() -> ResponseReturnValue:
         current_app.logger.exception("export failed")
         flash("The export could not be written; it is listed as failed.", "error")
         return redirect(url_for("exports.home"))
+    except ApprovalError as error:  # e.g. a journal the pre-flight refused: listed as failed
+        flash(f"The export was refused and is listed as failed: {error.message}", "error")
+        return redirect(url_for("exports.home"))
     if done is not None:  # a manual run is never skipped; only a scheduled one can be
         flash(f"Exported {done.file_name} (SHA-256 {done.sha256}).", "success")
+    return redirect(url_for("exports.home"))
+
+
+@blueprint.post("/close")
+@login_required
+def close() -> ResponseReturnValue:
+    """Sign off a month: the ledger is locked through its last day, on a clean reconciliation."""
+    who = actor()
+    who.require_lead(*RUNNERS, doing="close a month")
+    form = FormReader(request.form)
+    label = form.text("close_period", limit=20)
+    try:
+        form.check()
+        period = parse_month(label)
+        as_actor(
+            lambda s, a: sign_off_month(
+                s, a, period, today=local_today(s, a.consortium_id), now=now()
+            )
+        )
+    except (ApprovalError, LedgerError) as error:
+        return _page(who, {"close_period": error.message}), status_of(error)
+    flash(f"{period.label} is closed: nothing can be dated in it any more.", "success")
     return redirect(url_for("exports.home"))
 
 
