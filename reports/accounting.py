@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -57,18 +56,7 @@ from reports.accounting_rows import (
     xero_rules,
 )
 from reports.journal import ledger_head
-
-
-@dataclass(frozen=True)
-class JournalFile:
-    lines: int
-    journals: int
-    ledger_sequence: int
-    ledger_hash: str
-
-    @property
-    def row_counts(self) -> dict[str, int]:
-        return {"journals": self.journals, "lines": self.lines}
+from reports.written import Written
 
 
 def _require(period: Period | None, what: str) -> Period:
@@ -91,7 +79,7 @@ def write_xero(
     out: BinaryIO,
     period: Period | None,
     chart: AccountingMap = DEFAULT_MAP,
-) -> JournalFile:
+) -> Written:
     """Checked in full before the first byte: a rejected file is never half-written."""
     span = _require(period, XERO)
     lines = build_lines(session, book, span, chart)
@@ -109,7 +97,7 @@ def write_myob(
     period: Period | None,
     chart: AccountingMap = DEFAULT_MAP,
     layout: MyobLayout = MyobLayout(),  # noqa: B008 - frozen, so one shared default is safe
-) -> JournalFile:
+) -> Written:
     span = _require(period, MYOB)
     lines = for_myob(build_lines(session, book, span, chart), chart)
     findings = preflight(lines, myob_rules(category_accounts(session, book), chart))
@@ -138,7 +126,7 @@ def _write(out: BinaryIO, header: tuple[str, ...], rows: list[list[str]], delimi
     text.detach()
 
 
-def _summary(session: Session, book: str, period: Period, lines: list[Line]) -> JournalFile:
+def _summary(session: Session, book: str, period: Period, lines: list[Line]) -> Written:
     sequence, chain_hash = ledger_head(session, book, period.end)
     journals = len({(line.narration, line.date) for line in lines})
-    return JournalFile(len(lines), journals, sequence, chain_hash)
+    return Written({"journals": journals, "lines": len(lines)}, sequence, chain_hash)

@@ -34,21 +34,10 @@ from reports.acquittal_domains import DomainFigures, domain_figures, domains_she
 from reports.acquittal_rows import Flows, Holder, SpendLine, fund_flows, holders, open_holds
 from reports.acquittal_rows import spend_lines as register_spend
 from reports.journal import ledger_head
-from reports.reconciliation import MISMATCHES
+from reports.written import GST_BASIS, MISMATCHES, Written
 from reports.xlsx import Money, Percent, SheetWriter, end_of, new_workbook, save
 
 OK, MISMATCH = "OK", "MISMATCH"
-GST_BASIS = {
-    GstBasis.CLAIMS_CREDITS: "GST credits claimed: funds are charged ex-GST",
-    GstBasis.NO_CREDITS: "No GST credits claimed: funds are charged inc-GST",
-}
-
-
-@dataclass(frozen=True)
-class AcquittalSummary:
-    row_counts: dict[str, int]
-    ledger_sequence: int
-    ledger_hash: str
 
 
 @dataclass(frozen=True)
@@ -73,9 +62,7 @@ class _Year:
     hidden: frozenset[NeedDomain]
 
 
-def write_acquittal(
-    session: Session, book: str, out: BinaryIO, period: Period | None
-) -> AcquittalSummary:
+def write_acquittal(session: Session, book: str, out: BinaryIO, period: Period | None) -> Written:
     """Write the year's workbook to ``out``; says what it holds and the ledger state behind it."""
     year = _gather(session, book, _financial_year(period))
     checks = _checks(year)
@@ -90,7 +77,7 @@ def write_acquittal(
         MISMATCHES: sum(not check.ok for check in checks),
     }
     save(workbook, out, stamp)
-    return AcquittalSummary(counts, *year.head)
+    return Written(counts, *year.head)
 
 
 def _financial_year(period: Period | None) -> Period:

@@ -24,7 +24,7 @@ from ledger import close_period
 from ledger.models import books
 from reports.journal import ledger_head
 from reports.models import BankLine, ExportKind, ExportRun, LineStatus, MonthSignOff, RunStatus
-from reports.reconciliation import MISMATCHES
+from reports.written import MISMATCHES
 
 
 def sign_off_month(

@@ -15,7 +15,6 @@ are fixed to the period's last second. Totals and check results are values, neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
@@ -30,9 +29,9 @@ from reports.reconciliation_exceptions import write_exceptions
 from reports.reconciliation_ledger import write_budget, write_trial_balance
 from reports.reconciliation_rows import write_commitments, write_payments
 from reports.reconciliation_scope import Scope, categories, load_scope
+from reports.written import GST_BASIS, MISMATCHES, Written
 from reports.xlsx import Money, SheetWriter, end_of, new_workbook, save
 
-MISMATCHES = "mismatches"  # the row count the month's sign-off reads
 SHEETS = (
     "Summary",
     "Trial balance",
@@ -42,22 +41,11 @@ SHEETS = (
     "Exceptions",
     "Bank match",
 )
-GST_BASIS = {
-    GstBasis.CLAIMS_CREDITS: "Claims GST credits: funds are charged ex-GST",
-    GstBasis.NO_CREDITS: "No GST credits: funds are charged inc-GST",
-}
-
-
-@dataclass(frozen=True)
-class ReconciliationSummary:
-    row_counts: dict[str, int]
-    ledger_sequence: int
-    ledger_hash: str
 
 
 def write_reconciliation(
     session: Session, book: str, out: BinaryIO, period: Period | None
-) -> ReconciliationSummary:
+) -> Written:
     """Write the workbook for ``period`` of ``book`` (a consortium code) to ``out``."""
     scope = load_scope(session, book, period)
     head = ledger_head(session, book, scope.period.end)
@@ -80,7 +68,7 @@ def write_reconciliation(
     _checks(summary, checks)
     _sign_off(summary)
     save(workbook, out, stamp)
-    return ReconciliationSummary(_row_counts(figures, checks), head[0], head[1])
+    return Written(_row_counts(figures, checks), head[0], head[1])
 
 
 def _row_counts(figures: Figures, checks: tuple[Check, ...]) -> dict[str, int]:

@@ -17,11 +17,11 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,17 +36,9 @@ from reports.acquittal import write_acquittal
 from reports.journal import write_journal
 from reports.models import ExportKind, ExportRun, RunStatus
 from reports.reconciliation import write_reconciliation
+from reports.written import Written
 
 ALL_HISTORY = "all"
-
-
-@dataclass(frozen=True)
-class Written:
-    """What a writer reports: its row counts and the ledger state it was built from."""
-
-    row_counts: dict[str, int]
-    ledger_sequence: int
-    ledger_hash: str
 
 
 Writer = Callable[[Session, str, BinaryIO, Period | None], Written]
@@ -64,25 +56,6 @@ def _journal(session: Session, book: str, out: BinaryIO, period: Period | None) 
     )
 
 
-class _Done(Protocol):
-    """What every writer returns, whatever else it reports."""
-
-    @property
-    def row_counts(self) -> Mapping[str, int]: ...
-    @property
-    def ledger_sequence(self) -> int: ...
-    @property
-    def ledger_hash(self) -> str: ...
-
-
-def _recorded(write: Callable[[Session, str, BinaryIO, Period | None], _Done]) -> Writer:
-    def writer(session: Session, book: str, out: BinaryIO, period: Period | None) -> Written:
-        done = write(session, book, out, period)
-        return Written(dict(done.row_counts), done.ledger_sequence, done.ledger_hash)
-
-    return writer
-
-
 MONTH, YEAR = "month", "year"
 
 
@@ -98,13 +71,11 @@ class Exporter:
 # INVARIANT: one entry per kind that can run; the CLI and the exports page offer exactly these.
 EXPORTERS: dict[ExportKind, Exporter] = {
     ExportKind.JOURNAL: Exporter("hledger journal", "journal", _journal, whole_history=True),
-    ExportKind.RECONCILIATION: Exporter(
-        "reconciliation workbook", "xlsx", _recorded(write_reconciliation)
-    ),
-    ExportKind.XERO: Exporter("Xero manual journal", "csv", _recorded(write_xero)),
-    ExportKind.MYOB: Exporter("MYOB general journal", "txt", _recorded(write_myob)),
+    ExportKind.RECONCILIATION: Exporter("reconciliation workbook", "xlsx", write_reconciliation),
+    ExportKind.XERO: Exporter("Xero manual journal", "csv", write_xero),
+    ExportKind.MYOB: Exporter("MYOB general journal", "txt", write_myob),
     ExportKind.ACQUITTAL: Exporter(
-        "financial-year acquittal", "xlsx", _recorded(write_acquittal), spans=frozenset({YEAR})
+        "financial-year acquittal", "xlsx", write_acquittal, spans=frozenset({YEAR})
     ),
 }
 

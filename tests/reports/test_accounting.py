@@ -226,8 +226,8 @@ def test_the_xero_journal_balances_uses_known_codes_and_restates_the_ledger(
         for row in rows:
             journals[(row[0], row[1])] += _cents(row[5])
             totals[row[3] if row[3] not in categories else "expense"] += _cents(row[5])
-        assert header == list(XERO_HEADER) and written.lines == len(rows) > 0
-        assert list(journals.values()) == [0] and written.journals == 1
+        assert header == list(XERO_HEADER) and written.row_counts["lines"] == len(rows) > 0
+        assert list(journals.values()) == [0] and written.row_counts["journals"] == 1
         assert {row[1] for row in rows} == {period.end.strftime("%d/%m/%Y")}
         assert {row[3] for row in rows} <= categories | CHART.own_accounts()
         assert {row[4] for row in rows} <= CHART.xero_tax_names()

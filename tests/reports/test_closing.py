@@ -23,10 +23,11 @@ from approvals.models import AuditEvent, Consortium, Payment, User
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.errors import PeriodClosedError
 from ledger.models import books
-from reports.closing import MISMATCHES, sign_off_month
+from reports.closing import sign_off_month
 from reports.journal import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind, ExportRun, MonthSignOff
 from reports.runs import ExportOrder, run_export
+from reports.written import MISMATCHES
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 

@@ -48,8 +48,9 @@ from ledger.queries import trial_balance
 from reports.cells import TRIGGERS
 from reports.journal import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind
-from reports.reconciliation import MISMATCHES, SHEETS, ReconciliationSummary, write_reconciliation
+from reports.reconciliation import SHEETS, write_reconciliation
 from reports.runs import ExportOrder, parse_period, run_export
+from reports.written import MISMATCHES, Written
 from reports.xlsx import DATE_FORMAT, MONEY_FORMAT
 from tests.approvals.conftest import A, build_desk, build_world
 from tests.conftest import missing_tool
@@ -86,7 +87,7 @@ def copied(demo_sqlite: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]
     engine.dispose()
 
 
-def _write(factory: sessionmaker[Session], period: Period) -> tuple[bytes, ReconciliationSummary]:
+def _write(factory: sessionmaker[Session], period: Period) -> tuple[bytes, Written]:
     out = io.BytesIO()
     with factory() as session:
         done = write_reconciliation(session, CODE, out, period)
