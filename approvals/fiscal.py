@@ -11,6 +11,7 @@ from approvals.errors import InvalidInputError
 
 _FY_LABEL = re.compile(r"FY(\d{4})-(\d{2})", re.ASCII)
 _MONTH_LABEL = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @dataclass(frozen=True, order=True)
@@ -30,9 +31,14 @@ def financial_year(day: date) -> Period:
     return Period(date(first, 7, 1), date(first + 1, 6, 30), f"FY{first}-{(first + 1) % 100:02d}")
 
 
+def _plausible(year: int) -> bool:
+    """Four digits are not enough: year 0 is no date, and FY9999-00 would end in year 10000."""
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 def parse_financial_year(label: str) -> Period:
     match = _FY_LABEL.fullmatch(label.strip())
-    if match is None or (int(match[1]) + 1) % 100 != int(match[2]):
+    if match is None or (int(match[1]) + 1) % 100 != int(match[2]) or not _plausible(int(match[1])):
         raise InvalidInputError(
             f"{label!r} is not a financial year such as FY2025-26.",
             fields={"period": "Use FY2025-26."},
@@ -47,7 +53,7 @@ def month(year: int, number: int) -> Period:
 
 def parse_month(label: str) -> Period:
     match = _MONTH_LABEL.fullmatch(label.strip())
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or not 1 <= int(match[2]) <= 12 or not _plausible(int(match[1])):
         raise InvalidInputError(
             f"{label!r} is not a month such as 2026-10.", fields={"period": "Use YYYY-MM."}
         )

@@ -76,7 +76,7 @@ def test_the_financial_year_runs_july_to_june(day: date, label: str) -> None:
     assert parse_financial_year(label) == year
 
 
-@pytest.mark.parametrize("label", ["FY2025-27", "2025-26", "FY25-26", ""])
+@pytest.mark.parametrize("label", ["FY2025-27", "2025-26", "FY25-26", "", "FY0000-01", "FY9999-00"])
 def test_a_bad_financial_year_label_is_refused(label: str) -> None:
     with pytest.raises(InvalidInputError, match="not a financial year"):
         parse_financial_year(label)
@@ -85,7 +85,7 @@ def test_a_bad_financial_year_label_is_refused(label: str) -> None:
 def test_months_parse_and_contain_their_days() -> None:
     assert parse_month("2024-02").end == date(2024, 2, 29)
     assert month_of(date(2026, 10, 9)).label == "2026-10"
-    for bad in ("2026-13", "2026-1", "Oct 2026"):
+    for bad in ("2026-13", "2026-1", "Oct 2026", "0000-01", "9999-12"):
         with pytest.raises(InvalidInputError):
             parse_month(bad)
 
