@@ -243,3 +243,29 @@ def remember(
         )
     )
     session.flush()
+
+
+def settle(session: Session, *, user_id: int, key: str, status: int, body: dict[str, Any]) -> None:
+    """Put the real answer in place of a claim's placeholder.
+
+    For a write whose work commits on its own (an export): the key is claimed first, so a retry
+    arriving meanwhile is answered and never runs the work again, and settled afterwards.
+    """
+    found = _claimed(session, user_id, key)
+    found.status = status
+    found.body = body
+    session.flush()
+
+
+def forget(session: Session, *, user_id: int, key: str) -> None:
+    """Drop a claim whose work failed unexpectedly, so a retry with the key may run it again."""
+    session.delete(_claimed(session, user_id, key))
+    session.flush()
+
+
+def _claimed(session: Session, user_id: int, key: str) -> IdempotentRequest:
+    return session.execute(
+        select(IdempotentRequest).where(
+            IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
+        )
+    ).scalar_one()

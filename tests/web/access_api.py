@@ -17,6 +17,8 @@ LEAD_READERS = {
     "auditor@lead.demo",
 }
 NGO1_STAFF = {"tl@ngo1.demo", "sf@ngo1.demo", "sf2@ngo1.demo"}
+EXPORT_RUNNERS = {"fin@lead.demo", "finmgr@lead.demo"}
+EXPORT_READERS = EXPORT_RUNNERS | {"auditor@lead.demo"}
 
 ACCESS: dict[str, set[str] | None] = {
     "api.openapi": None,
@@ -64,11 +66,16 @@ ACCESS: dict[str, set[str] | None] = {
     "api.move_funds": {"pm@lead.demo"},
     "api.reverse_transaction": {"finmgr@lead.demo"},
     "api.trial_balance": LEAD_READERS,
+    # Finance runs exports; finance and the auditor list and download them (run_id: a finished
+    # run of the demo consortium, from access_exports.SAMPLE_VALUES).
+    "api.exports": EXPORT_READERS,
+    "api.run_export": EXPORT_RUNNERS,
+    "api.export_download": EXPORT_READERS,
     "tokens.home": None,
     "tokens.create": None,
     "tokens.revoke": None,  # only one's own token (token_id); someone else's is a 404
 }
 
-# URL parameters beyond request_id, client_id, token_id, transaction_id: none. ``code`` is an
-# account code; "org:NGO1" is the sample the matrix above assumes.
+# URL parameters beyond request_id, client_id, token_id, transaction_id and run_id: none.
+# ``code`` is an account code; "org:NGO1" is the sample the matrix above assumes.
 SAMPLES: dict[str, str] = {"code": "org:NGO1"}

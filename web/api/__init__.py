@@ -1,7 +1,5 @@
 """The JSON API under ``/api/v1`` (DESIGN §5): bearer tokens, marshmallow schemas, an OpenAPI
 document built from the same schemas, cursor pages, idempotent writes, one error shape.
-
-Exports (list, run now, download) come with the export issue and are not here yet.
 """
 
 from __future__ import annotations
@@ -28,4 +26,4 @@ def _challenge(response: Response) -> Response:
     return response
 
 
-from web.api import ledger, openapi, people, requests  # noqa: E402,F401 - they add the routes
+from web.api import exports, ledger, openapi, people, requests  # noqa: E402,F401 - add routes

@@ -5,6 +5,7 @@ The identity comes from the ``Authorization: Bearer`` header only, never from th
 cookie, so a page open in a browser cannot be made to call the API (the blueprint is CSRF-exempt
 for that reason). Each call is one database transaction: the token is checked (and marked as
 used), the actor is loaded with their roles today, the work runs and it all commits together.
+The one exception is work that commits on its own (an export): see :func:`write_apart`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
 from approvals import tokens
@@ -37,7 +38,8 @@ Work = Callable[[Session, Actor, dict[str, Any]], Any]
 
 @dataclass(frozen=True)
 class Operation:
-    """One documented operation; ``status`` is its success status."""
+    """One documented operation; ``status`` is its success status, ``files`` the media types of a
+    file it answers with instead of JSON."""
 
     rule: str
     method: str
@@ -51,6 +53,7 @@ class Operation:
     public: bool = False
     errors: tuple[int, ...] = (401, 403, 404, 409, 422)
     path_params: tuple[str, ...] = field(default=())
+    files: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -150,13 +153,18 @@ def reply(payload: Any, status: int = 200, **headers: str) -> Response:
 
 def read(work: Work, query: type[Schema] | None = None) -> Response:
     """A call that changes nothing but the token's last use (and the audit of client reads)."""
+    return reply(in_unit(work, query))
+
+
+def in_unit(work: Work, query: type[Schema] | None = None) -> Any:
+    """What ``work`` gives, run as the token's actor in one transaction (a file to send, say)."""
     secret = bearer_secret()
 
     def unit(session: Session) -> Any:
         who = _actor(session, secret)
         return work(session, who, load_query(query))
 
-    return reply(run_in_transaction(session_factory(current_app), unit))
+    return run_in_transaction(session_factory(current_app), unit)
 
 
 def idempotency_key() -> str | None:
@@ -208,17 +216,7 @@ def write(
             guard(session, who)
         payload = work(session, who, load_body(body))
         if key is not None:
-            tokens.remember(
-                session,
-                user_id=who.user_id,
-                key=key,
-                method=request.method,
-                path=request.path,
-                print_=print_,
-                status=status,
-                body=payload,
-                now=now(),
-            )
+            _remember(session, who, key, print_, status, payload)
         return status, payload, False
 
     factory = session_factory(current_app)
@@ -231,6 +229,101 @@ def write(
     if replayed:
         return reply(payload, code, **{"Idempotent-Replayed": "true"})
     return reply(payload, code)
+
+
+def _remember(
+    session: Session, who: Actor, key: str, print_: str, status: int, payload: Any
+) -> None:
+    tokens.remember(
+        session,
+        user_id=who.user_id,
+        key=key,
+        method=request.method,
+        path=request.path,
+        print_=print_,
+        status=status,
+        body=payload,
+        now=now(),
+    )
+
+
+# -- writes whose work commits on its own ---------------------------------------------------------
+
+Act = Callable[[Any], tuple[int, dict[str, Any]]]
+STILL_RUNNING = {
+    "error": "still_running",
+    "message": "The first call with this Idempotency-Key has not finished; retry shortly.",
+    "fields": {},
+}
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """The checked call: who made it, what ``prepare`` made of it, or the answer to replay."""
+
+    user_id: int
+    prepared: Any = None
+    replay: tuple[int, Any] | None = None
+
+
+def write_apart(
+    prepare: Work, act: Act, body: type[Schema] | None, *, guard: Guard | None = None
+) -> Response:
+    """A change whose work commits on its own, so it cannot run inside this call's transaction
+    (an export records its run itself; on SQLite it would wait on this call's write lock).
+
+    Checks, body and ``prepare`` run in one transaction that also claims the Idempotency-Key
+    with a "still running" 409; ``act`` then runs with no transaction open, and its answer
+    (status and body, a refusal included) replaces the claim. A retry is answered from the claim
+    and never runs ``act`` again; if ``act`` raises, the claim is dropped so a retry may.
+    """
+    key, factory = idempotency_key(), session_factory(current_app)
+    claim = _claim_once(factory, _claiming(prepare, body, guard, key), retry=key is not None)
+    if claim.replay is not None:
+        return reply(claim.replay[1], claim.replay[0], **{"Idempotent-Replayed": "true"})
+    try:
+        status, payload = act(claim.prepared)
+    except Exception:
+        if key is not None:
+            run_in_transaction(factory, lambda s: tokens.forget(s, user_id=claim.user_id, key=key))
+        raise
+    if key is not None:
+        run_in_transaction(
+            factory,
+            lambda s: tokens.settle(s, user_id=claim.user_id, key=key, status=status, body=payload),
+        )
+    return reply(payload, status)
+
+
+def _claiming(
+    prepare: Work, body: type[Schema] | None, guard: Guard | None, key: str | None
+) -> Callable[[Session], _Claim]:
+    secret, print_ = bearer_secret(), _fingerprint()
+
+    def unit(session: Session) -> _Claim:
+        who = _actor(session, secret)
+        found = tokens.find_replay(session, who.user_id, key, print_) if key else None
+        if found is not None:
+            return _Claim(who.user_id, replay=(found.status, found.body))
+        if guard is not None:
+            guard(session, who)
+        prepared = prepare(session, who, load_body(body))
+        if key is not None:
+            _remember(session, who, key, print_, 409, STILL_RUNNING)
+        return _Claim(who.user_id, prepared)
+
+    return unit
+
+
+def _claim_once(
+    factory: sessionmaker[Session], unit: Callable[[Session], _Claim], *, retry: bool
+) -> _Claim:
+    try:
+        return run_in_transaction(factory, unit)
+    except IntegrityError:
+        if not retry:
+            raise
+        return run_in_transaction(factory, unit)  # the twin claimed the key first: replay it
 
 
 # -- pages ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ ERRORS = {
     409: "Conflicts with the current state (or an Idempotency-Key reused for another body).",
     422: "Invalid input; `fields` names each offending field.",
     429: "Too many attempts; see Retry-After.",
+    503: "Could not be done now (nothing kept under the Idempotency-Key); retry later.",
 }
 IDEMPOTENCY = {
     "in": "header",
@@ -58,6 +59,9 @@ def _operation(operation: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "OK"}
     if operation.response is not None:
         success["content"] = {"application/json": {"schema": operation.response}}
+    if operation.files:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        success["content"] = {media: binary for media in operation.files}
     responses: dict[str, Any] = {str(operation.status): success}
     for status in operation.errors:
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}

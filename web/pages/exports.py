@@ -2,7 +2,8 @@
 
 Each run is an ``ExportRun`` with its SHA-256: a download re-checks the file on disk against it
 and refuses one that no longer matches (a file edited or replaced after the export), and every
-download is written to the audit trail with who took it.
+download is written to the audit trail with who took it. The API does the same through the same
+functions (``reports.export_service``).
 """
 
 from __future__ import annotations
@@ -23,31 +24,21 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
-from approvals import audit
 from approvals.actors import Actor
-from approvals.errors import ApprovalError, ConflictError, NotFoundError
+from approvals.errors import ApprovalError
 from approvals.fiscal import parse_month
-from approvals.models import Consortium, Role
 from approvals.queries import names_by_label
 from ledger.errors import LedgerError
 from reports.closing import sign_off_month
-from reports.models import ExportKind, ExportRun, MonthSignOff
-from reports.runs import (
-    EXPORTERS,
-    ExportOrder,
-    available_kinds,
-    parse_period,
-    run_export,
-    sha256_of,
-)
+from reports.export_service import READERS, RUNNERS, newest_runs, order_now, take_download
+from reports.models import ExportKind, MonthSignOff
+from reports.runs import EXPORTERS, available_kinds, parse_period, run_export
 from web import db_session, session_factory
 from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of
 from web.forms import FormReader
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
-RUNNERS = (Role.FIN, Role.FIN_MGR)
-READERS = (Role.FIN, Role.FIN_MGR, Role.AUDITOR)
 PAGE = 50
 
 
@@ -70,10 +61,7 @@ def home() -> ResponseReturnValue:
 def _page(who: Actor, errors: dict[str, str] | None = None) -> str:
     session = db_session()
     before = request.args.get("before", type=int)
-    query = select(ExportRun).where(ExportRun.consortium_id == who.consortium_id)
-    if before:
-        query = query.where(ExportRun.id < before)
-    runs = list(session.execute(query.order_by(ExportRun.id.desc()).limit(PAGE + 1)).scalars())
+    runs = newest_runs(session, who, before=before or None, limit=PAGE)
     sign_offs = list(
         session.execute(
             select(MonthSignOff)
@@ -114,15 +102,14 @@ def run() -> ResponseReturnValue:
     except ApprovalError as error:  # the reason and the expected form, next to the field
         hint = (error.fields or {}).get("period", "")
         return _page(who, {"period": f"{error.message} {hint}".strip()}), status_of(error)
-    code = db_session().get_one(Consortium, who.consortium_id).code
-    order = ExportOrder(code, ExportKind(kind), period, _folder(), who.label)
+    order = order_now(db_session(), who, ExportKind(kind), period, _folder())
     try:
         done = run_export(session_factory(current_app), order, now=now)
     except OSError:
         current_app.logger.exception("export failed")
         flash("The export could not be written; it is listed as failed.", "error")
         return redirect(url_for("exports.home"))
-    except ApprovalError as error:  # e.g. a journal the pre-flight refused: listed as failed
+    except (ApprovalError, LedgerError) as error:  # e.g. refused by a pre-flight: listed failed
         flash(f"The export was refused and is listed as failed: {error.message}", "error")
         return redirect(url_for("exports.home"))
     if done is not None:  # a manual run is never skipped; only a scheduled one can be
@@ -155,28 +142,11 @@ def close() -> ResponseReturnValue:
 @blueprint.get("/<int:run_id>/download")
 @login_required
 def download(run_id: int) -> ResponseReturnValue:
-    who = _reader()
-    found = db_session().get(ExportRun, run_id)
-    if found is None or found.consortium_id != who.consortium_id:
-        raise NotFoundError("There is no such export.")
-    if found.status != "done" or not found.file_name:
-        raise ConflictError("This export did not finish; there is no file to download.")
-    path = _folder() / found.file_name
-    if not path.is_file() or sha256_of(path) != found.sha256:
-        raise ConflictError(
-            "The file on disk no longer matches this export's checksum; run it again."
-        )
-    as_actor(
-        lambda s, a: audit.record(
-            s,
-            consortium_id=a.consortium_id,
-            actor_id=a.user_id,
-            action="export.downloaded",
-            subject_type="export_run",
-            subject_id=run_id,
-            now=now(),
-            kind=found.kind,
-            period=found.period,
-        )
+    file = as_actor(lambda s, a: take_download(s, a, run_id, _folder(), now=now()))
+    return send_file(
+        file.path,
+        as_attachment=True,
+        download_name=file.name,
+        mimetype=file.media_type,
+        max_age=0,
     )
-    return send_file(path, as_attachment=True, download_name=found.file_name, max_age=0)
