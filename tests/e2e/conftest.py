@@ -9,10 +9,13 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.conftest import missing_tool
@@ -20,6 +23,7 @@ from tests.web.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+AXE = "/static/vendor/axe-core/axe.min.js"
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,21 +36,28 @@ FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    demo_sqlite: Path,
-) -> Iterator[str]:
-    """The demo app on a free loopback port, in a thread, for this module's tests."""
+def live_app(tmp_path_factory: pytest.TempPathFactory, demo_sqlite: Path) -> Iterator[Flask]:
+    """The demo app on its own copy of the demo database, one per test module.
+
+    Tests read that database through ``web.session_factory(live_app)``; whatever a module's
+    journeys write (a closed month, say) stays in that module.
+    """
     folder = tmp_path_factory.mktemp("e2e")
     database = folder / "demo.db"
     shutil.copy(demo_sqlite, database)
     app = make_app(f"sqlite:///{database}", folder)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    app.extensions["flexpool.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app: Flask) -> Iterator[str]:
+    """The module's demo app on a free loopback port, in a thread."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    app.extensions["flexpool.engine"].dispose()
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +99,22 @@ def new_page(browser: Any, live_server: str) -> Iterator[Any]:
     yield open_as
     for context in contexts:
         context.close()
+
+
+def serious_accessibility_violations(page: Any) -> list[str]:
+    """What axe-core finds serious or critical on the page as it stands, one line each."""
+    # After a redirect the page may still be starting htmx, whose inline indicator style the
+    # CSP blocks; Playwright would blame that violation on the script tag added meanwhile.
+    page.wait_for_load_state("load")
+    page.add_script_tag(url=AXE)
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def sydney_today() -> date:
+    """The consortium's today: what the demo and the app date things by."""
+    return datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()

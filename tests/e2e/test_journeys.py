@@ -7,15 +7,13 @@ reader would find them) and checks what the next person sees.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, serious_accessibility_violations, sydney_today
 
-AXE = "/static/vendor/axe-core/axe.min.js"
 HOMES = {
     "sf@ngo1.demo": "/sf/",
     "tl@ngo1.demo": "/approvals/",
@@ -28,8 +26,7 @@ HOMES = {
 
 
 def _needed_by(days: int = 10) -> str:
-    today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
-    return (today + timedelta(days=days)).isoformat()
+    return (sydney_today() + timedelta(days=days)).isoformat()
 
 
 def _open_first_client(page: Any) -> None:
@@ -175,13 +172,7 @@ def test_every_role_home_has_no_serious_accessibility_violation(new_page: Any, e
         path=str(SCREENSHOTS / f"{email.split('@')[0]}-{email.split('@')[1].split('.')[0]}.png"),
         full_page=True,
     )
-    page.add_script_tag(url=AXE)
-    result = page.evaluate("async () => await axe.run(document)")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    bad = serious_accessibility_violations(page)
     assert not bad, bad
 
 
