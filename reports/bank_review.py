@@ -33,6 +33,7 @@ from reports.bank_match import (
     REVIEW_WINDOW_DAYS,
     Candidate,
     LineView,
+    auto_match,
     candidates_for,
     matched_targets,
     set_matched,
@@ -54,6 +55,31 @@ def match_line(
     _flush_once(session, kind)
     _audit(session, actor, line, "bank.matched", now, **{f"{kind.value}_id": target_id})
     return line
+
+
+def rematch_open_lines(session: Session, actor: Actor, *, now: datetime) -> list[BankLine]:
+    """Try automatic matching again on every open line: a statement often arrives before the
+    payments it shows are recorded. The same certainty rules as an import; never the actor's own
+    payments (the reconciler is not the payer)."""
+    actor.require_lead(*FINANCE, doing="match bank statement lines")
+    lines = list(
+        session.execute(
+            select(BankLine).where(
+                BankLine.consortium_id == actor.consortium_id,
+                BankLine.status == LineStatus.UNMATCHED.value,
+            )
+        ).scalars()
+    )
+    try:
+        with session.begin_nested():
+            matched = auto_match(
+                session, actor.consortium_id, lines, reconciler_id=actor.user_id, now=now
+            )
+    except IntegrityError as error:  # someone matched one of them a moment ago
+        raise ConflictError("Lines were being matched at the same moment; try again.") from error
+    for line in matched:
+        _audit(session, actor, line, "bank.matched", now, **{"automatic": True})
+    return matched
 
 
 def _matchable(

@@ -40,7 +40,7 @@ PAYMENT_HEADERS = (
     "NGO",
     "Category",
     "GL code",
-    "Tax code",
+    "Category tax code",
     "Supplier",
     "ABN",
     "Invoice",

@@ -38,7 +38,13 @@ from ledger.values import TransferKind
 from reports.bank_csv import StatementRefusedError
 from reports.bank_import import ImportResult, cli_importer, finance_importer, import_statement
 from reports.bank_match import MATCH_WINDOW_DAYS, candidates_for, lines_for_period
-from reports.bank_review import explain_line, match_line, open_lines, unmatch_line
+from reports.bank_review import (
+    explain_line,
+    match_line,
+    open_lines,
+    rematch_open_lines,
+    unmatch_line,
+)
 from reports.bank_targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
 
@@ -408,3 +414,21 @@ def _audited(session: Session, action: str, line_id: int) -> int:
         )
         or 0
     )
+
+
+def test_matching_again_finds_what_the_payer_s_import_left_for_someone_else(
+    session: Session,
+) -> None:
+    payment = lonely_payment(session)
+    done = imported(
+        session, statement((payment.paid_on, -payment.inc_gst_cents, "")), "fin@lead.demo"
+    )
+    (line,) = lines_of(session, done)
+    assert line.status == LineStatus.UNMATCHED.value  # fin recorded it: left for someone else
+    assert rematch_open_lines(session, person(session, "fin@lead.demo"), now=NOW) == []
+    matched = rematch_open_lines(session, person(session, "finmgr@lead.demo"), now=NOW)
+    assert [m.id for m in matched] == [line.id] and line.payment_id == payment.id
+    assert line.resolved_by == "auto" and _audited(session, "bank.matched", line.id) == 1
+    assert rematch_open_lines(session, person(session, "finmgr@lead.demo"), now=NOW) == []
+    with pytest.raises(NotAllowedError):
+        rematch_open_lines(session, person(session, "pm@lead.demo"), now=NOW)

@@ -25,6 +25,7 @@ ACCESS: dict[str, set[str]] = {
     "bank.match": FINANCE,
     "bank.explain": FINANCE,
     "bank.unmatch": FINANCE,
+    "bank.rematch": FINANCE,
 }
 
 

@@ -160,3 +160,19 @@ def test_every_field_of_the_bank_page_has_a_label_and_no_inline_script(
     assert "file" in fields and len(fields) >= 4
     for field in fields:
         assert f'for="{field}"' in page, field
+
+
+def test_match_again_matches_a_line_the_payer_s_import_had_to_leave(app: Flask, login: Any) -> None:
+    payment = latest_payment(app)
+    fin = login("fin@lead.demo")  # recorded every demo payment: the import leaves it open
+    assert upload(fin, csv_for(payment)).status_code == 302
+    (line,) = lines(app)
+    assert line.status == "unmatched"
+    assert "Match again" in fin.get("/bank/").get_data(as_text=True)
+    fin.post("/bank/rematch", {})
+    assert "No open line has a single certain match" in fin.get("/bank/").get_data(as_text=True)
+    finmgr = login("finmgr@lead.demo")
+    assert finmgr.post("/bank/rematch", {}).status_code == 302
+    assert "1 line(s) matched automatically" in finmgr.get("/bank/").get_data(as_text=True)
+    (line,) = lines(app)
+    assert line.status == "matched" and line.payment_id == payment.id

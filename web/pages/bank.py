@@ -23,6 +23,7 @@ from reports.bank_review import (
     match_line,
     open_lines,
     recently_resolved,
+    rematch_open_lines,
     statements,
     unmatch_line,
 )
@@ -110,6 +111,20 @@ def upload() -> ResponseReturnValue:
         f"Imported {done.lines} line(s): {done.matched} matched automatically, "
         f"{done.unmatched} to review.",
         "success",
+    )
+    return redirect(url_for("bank.home"))
+
+
+@blueprint.post("/rematch")
+@login_required
+def rematch() -> ResponseReturnValue:
+    _resolver("match bank statement lines")
+    matched = as_actor(lambda s, a: rematch_open_lines(s, a, now=now()))
+    flash(
+        f"{len(matched)} line(s) matched automatically; the rest stay to review."
+        if matched
+        else "No open line has a single certain match yet.",
+        "success" if matched else "info",
     )
     return redirect(url_for("bank.home"))
 
