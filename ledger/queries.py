@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidEntryError, UnknownAccountError
 from ledger.models import accounts, books, transactions, transfers
-from ledger.values import POSTED_PHASES, AccountType, Balance, normal
+from ledger.values import POSTED_PHASES, AccountType, Balance, Phase, normal
 
 _POSTED = [phase.value for phase in POSTED_PHASES]
 
@@ -351,3 +351,21 @@ def _sums_as_of(session: Session, side, as_of: date, book: str | None) -> dict[i
 
 def book_codes(session: Session) -> Sequence[str]:
     return session.connection().execute(select(books.c.code).order_by(books.c.code)).scalars().all()
+
+
+def hold_open_on(through: date | None) -> ColumnElement[bool]:
+    """A pending transfer dated by ``through`` that no post or void dated by then resolved.
+
+    What a report "as at" a date calls committed: a hold released later still counted then.
+    ``None`` means as things stand now.
+    """
+    resolution = transfers.alias("resolution")
+    resolved = and_(
+        resolution.c.pending_id == transfers.c.id,
+        resolution.c.phase.in_((Phase.POST_PENDING.value, Phase.VOID_PENDING.value)),
+    )
+    opened = transfers.c.phase == Phase.PENDING.value
+    if through is not None:
+        resolved = and_(resolved, resolution.c.effective_date <= through)
+        opened = and_(opened, transfers.c.effective_date <= through)
+    return and_(opened, ~select(resolution.c.id).where(resolved).exists())

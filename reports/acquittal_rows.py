@@ -32,8 +32,8 @@ from approvals.models import (
     Refund,
 )
 from ledger.models import accounts, books, transfers
-from ledger.queries import trial_balance
-from ledger.values import POSTED_PHASES, AccountType, Phase, TransferKind
+from ledger.queries import hold_open_on, trial_balance
+from ledger.values import POSTED_PHASES, AccountType, TransferKind
 
 POOL, ENVELOPE, CLIENT = "pool", "org:", "client:"
 _Named = TypeVar("_Named", Category, Organisation)
@@ -104,25 +104,13 @@ def fund_flows(session: Session, book: str, period: Period) -> Flows:
 
 def open_holds(session: Session, book: str, through: date) -> dict[str, int]:
     """Reserved cents per account drawn on, for holds made by ``through`` and still open then."""
-    resolution = transfers.alias("resolution")
-    resolved = (
-        select(resolution.c.id)
-        .where(
-            resolution.c.pending_id == transfers.c.id,
-            resolution.c.phase.in_((Phase.POST_PENDING.value, Phase.VOID_PENDING.value)),
-            resolution.c.effective_date <= through,
-        )
-        .exists()
-    )
     query = (
         select(accounts.c.code, func.sum(transfers.c.amount))
         .join(books, books.c.id == transfers.c.book_id)
         .join(accounts, accounts.c.id == transfers.c.debit_account_id)
         .where(
             books.c.code == book,
-            transfers.c.phase == Phase.PENDING.value,
-            transfers.c.effective_date <= through,
-            ~resolved,
+            hold_open_on(through),
         )
         .group_by(accounts.c.code)
     )

@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TextIO
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import cents_to_decimal_text
-from ledger.queries import trial_balance
+from ledger.queries import hold_open_on, trial_balance
 from ledger.values import Phase
 
 BATCH = 2_000
@@ -177,19 +177,7 @@ def _posted(session: Session, book: str, period: Period | None) -> Iterator[_Row
 
 def _open_holds(session: Session, book: str, through: date | None) -> Iterator[_Row]:
     """Holds made by the end of the period and not posted or voided by then."""
-    resolution = transfers.alias("resolution")
-    resolved = and_(
-        resolution.c.pending_id == transfers.c.id,
-        resolution.c.phase.in_((Phase.POST_PENDING.value, Phase.VOID_PENDING.value)),
-    )
-    if through is not None:
-        resolved = and_(resolved, resolution.c.effective_date <= through)
-    query = _select(book).where(
-        transfers.c.phase == Phase.PENDING.value,
-        ~select(resolution.c.id).where(resolved).exists(),
-    )
-    if through is not None:
-        query = query.where(transfers.c.effective_date <= through)
+    query = _select(book).where(hold_open_on(through))
     return _rows(session, query.order_by(transfers.c.effective_date, transfers.c.id), "!")
 
 

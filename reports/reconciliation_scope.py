@@ -24,8 +24,8 @@ from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year
 from approvals.models import Category, Consortium
 from ledger.models import books, transfers
-from ledger.queries import find_account
-from ledger.values import POSTED_PHASES, Phase
+from ledger.queries import find_account, hold_open_on
+from ledger.values import POSTED_PHASES
 from reports.xlsx import Percent
 
 BATCH = 2_000
@@ -117,22 +117,7 @@ def categories(session: Session, scope: Scope) -> dict[str, CategoryInfo]:
 
 def open_at_end(scope: Scope) -> ColumnElement[bool]:
     """Holds made by the period's end and neither posted nor released by then."""
-    resolution = transfers.alias("resolution")
-    resolved = (
-        select(resolution.c.id)
-        .where(
-            resolution.c.pending_id == transfers.c.id,
-            resolution.c.phase.in_((Phase.POST_PENDING.value, Phase.VOID_PENDING.value)),
-            resolution.c.effective_date <= scope.period.end,
-        )
-        .exists()
-    )
-    return and_(
-        transfers.c.book_id == scope.book_id,
-        transfers.c.phase == Phase.PENDING.value,
-        transfers.c.effective_date <= scope.period.end,
-        ~resolved,
-    )
+    return and_(transfers.c.book_id == scope.book_id, hold_open_on(scope.period.end))
 
 
 def posted_between(scope: Scope, start: date, end: date) -> ColumnElement[bool]:

@@ -10,7 +10,6 @@ import io
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,18 +48,6 @@ from reports.xlsx import MONEY_FORMAT, Percent
 from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
 
 Rows = list[tuple[Any, ...]]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def demo(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    """The demo consortium, read only (so the session-wide copy is shared, not copied)."""
-    if request.param == "postgresql":
-        url = str(request.getfixturevalue("demo_postgres"))
-    else:
-        url = f"sqlite:///{request.getfixturevalue('demo_sqlite')}"
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def _workbook(factory: sessionmaker[Session], book: str, period: Period) -> bytes:

@@ -65,18 +65,6 @@ PERIODS = {
 POSTED = ("single", "post_pending")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def demo(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    """The demo consortium, read only (so the session-wide copy is shared, not copied)."""
-    if request.param == "postgresql":
-        url = str(request.getfixturevalue("demo_postgres"))
-    else:
-        url = f"sqlite:///{request.getfixturevalue('demo_sqlite')}"
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
 @pytest.fixture
 def copied(demo_sqlite: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """A private copy of the demo, for tests that change it."""
