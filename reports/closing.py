@@ -33,7 +33,7 @@ def sign_off_month(
     """Close ``period`` (a month) on the strength of its latest reconciliation run."""
     actor.require_lead(Role.FIN, Role.FIN_MGR, doing="close a month")
     consortium = session.get_one(Consortium, actor.consortium_id)
-    if period.start.day != 1 or period != month(period.start.year, period.start.month):
+    if period != month(period.start.year, period.start.month):
         raise InvalidInputError("Only a month can be closed.", fields={"period": "Use YYYY-MM."})
     _check_order(session, consortium.code, period)
     run = _clean_reconciliation(session, consortium, period)

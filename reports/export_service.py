@@ -21,19 +21,10 @@ from approvals.errors import ConflictError, NotFoundError
 from approvals.fiscal import Period
 from approvals.models import Consortium, Role
 from reports.models import ExportKind, ExportRun, RunStatus
-from reports.runs import ExportOrder, sha256_of
+from reports.runs import EXPORTERS, ExportOrder, sha256_of
 
 RUNNERS = (Role.FIN, Role.FIN_MGR)
 READERS = (Role.FIN, Role.FIN_MGR, Role.AUDITOR)
-
-# By the exporters' file suffixes; every text file is written as UTF-8.
-MEDIA_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv",
-    "txt": "text/plain",
-    "journal": "text/plain",
-}
-UNKNOWN_MEDIA = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -89,7 +80,7 @@ def take_download(
         kind=found.kind,
         period=found.period,
     )
-    return Download(path, path.name, MEDIA_TYPES.get(path.suffix.lstrip("."), UNKNOWN_MEDIA))
+    return Download(path, path.name, EXPORTERS[ExportKind(found.kind)].media_type)
 
 
 def _finished(session: Session, who: Actor, run_id: int) -> ExportRun:

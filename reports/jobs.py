@@ -205,7 +205,7 @@ def once(
     it; if it raises, the run is failed like any other.
     """
     key = job_key(consortium_code, label)
-    run_id = _claim(factory, job, key, now())
+    run_id = _claim(factory, job, consortium_code, key, now())
     if run_id is None:
         return Outcome(job, key, SKIPPED)
 
@@ -227,9 +227,17 @@ def once(
         return Outcome(job, key, RunStatus.FAILED.value, reason)
 
 
-def _claim(factory: sessionmaker[Session], job: str, key: str, at: datetime) -> int | None:
+def _claim(
+    factory: sessionmaker[Session], job: str, consortium_code: str, key: str, at: datetime
+) -> int | None:
     def claim(session: Session) -> int:
-        run = JobRun(job=job, key=key, status=RunStatus.RUNNING.value, started_at=at)
+        run = JobRun(
+            consortium_id=_consortium_id(session, consortium_code),
+            job=job,
+            key=key,
+            status=RunStatus.RUNNING.value,
+            started_at=at,
+        )
         session.add(run)
         session.flush()
         return run.id

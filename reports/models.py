@@ -102,6 +102,21 @@ class BankStatement(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+MATCH_TARGETS = ("payment", "refund", "transaction")
+
+
+def _matched_once(target: str) -> Index:
+    """At most one line names a given payment, refund or transaction."""
+    column = f"{target}_id"
+    return Index(
+        f"uq_bank_lines_{target}",
+        column,
+        unique=True,
+        sqlite_where=text(f"{column} IS NOT NULL"),
+        postgresql_where=text(f"{column} IS NOT NULL"),
+    )
+
+
 class BankLine(Base):
     """A statement line and what it was matched to, or why it needs no match.
 
@@ -129,27 +144,7 @@ class BankLine(Base):
             "(status = 'explained') = (explanation IS NOT NULL)", name="explained_has_reason"
         ),
         CheckConstraint("amount_cents != 0", name="amount_not_zero"),
-        Index(
-            "uq_bank_lines_payment",
-            "payment_id",
-            unique=True,
-            sqlite_where=text("payment_id IS NOT NULL"),
-            postgresql_where=text("payment_id IS NOT NULL"),
-        ),
-        Index(
-            "uq_bank_lines_refund",
-            "refund_id",
-            unique=True,
-            sqlite_where=text("refund_id IS NOT NULL"),
-            postgresql_where=text("refund_id IS NOT NULL"),
-        ),
-        Index(
-            "uq_bank_lines_transaction",
-            "transaction_id",
-            unique=True,
-            sqlite_where=text("transaction_id IS NOT NULL"),
-            postgresql_where=text("transaction_id IS NOT NULL"),
-        ),
+        *(_matched_once(target) for target in MATCH_TARGETS),
         Index("ix_bank_lines_open", "consortium_id", "status", "on"),
     )
 
@@ -182,9 +177,11 @@ class JobRun(Base):
     __table_args__ = (
         UniqueConstraint("job", "key", name="uq_job_runs_job_key"),
         CheckConstraint("status IN ('running', 'done', 'failed')", name="status_known"),
+        Index("ix_job_runs_latest", "consortium_id", "job", "id"),  # a job's latest run
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id"))
     job: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(10))

@@ -57,12 +57,15 @@ def _journal(session: Session, book: str, out: BinaryIO, period: Period | None) 
 
 
 MONTH, YEAR = "month", "year"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV, TEXT = "text/csv", "text/plain"
 
 
 @dataclass(frozen=True)
 class Exporter:
     label: str  # what finance calls it
     suffix: str  # the file's extension
+    media_type: str  # what a download says it is (text files are UTF-8)
     write: Writer
     spans: frozenset[str] = frozenset({MONTH, YEAR})  # the periods it covers
     whole_history: bool = False  # may run without a period (covering everything so far)
@@ -70,14 +73,20 @@ class Exporter:
 
 # INVARIANT: one entry per kind that can run; the CLI and the exports page offer exactly these.
 EXPORTERS: dict[ExportKind, Exporter] = {
-    ExportKind.JOURNAL: Exporter("hledger journal", "journal", _journal, whole_history=True),
-    ExportKind.RECONCILIATION: Exporter("reconciliation workbook", "xlsx", write_reconciliation),
-    ExportKind.XERO: Exporter("Xero manual journal", "csv", write_xero),
-    ExportKind.MYOB: Exporter("MYOB general journal", "txt", write_myob),
+    ExportKind.JOURNAL: Exporter("hledger journal", "journal", TEXT, _journal, whole_history=True),
+    ExportKind.RECONCILIATION: Exporter(
+        "reconciliation workbook", "xlsx", XLSX, write_reconciliation
+    ),
+    ExportKind.XERO: Exporter("Xero manual journal", "csv", CSV, write_xero),
+    ExportKind.MYOB: Exporter("MYOB general journal", "txt", TEXT, write_myob),
     ExportKind.ACQUITTAL: Exporter(
-        "financial-year acquittal", "xlsx", write_acquittal, spans=frozenset({YEAR})
+        "financial-year acquittal", "xlsx", XLSX, write_acquittal, spans=frozenset({YEAR})
     ),
 }
+
+
+def media_types() -> list[str]:
+    return sorted({exporter.media_type for exporter in EXPORTERS.values()})
 
 
 def available_kinds() -> list[ExportKind]:

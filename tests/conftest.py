@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,11 +161,12 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def demo_postgres() -> Iterator[str]:
-    """A database of its own beside the test database (one per test process), demo loaded once."""
+@contextmanager
+def own_postgres_database(suffix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the test database, dropped afterwards (even if a
+    crashed earlier run left one of the same name)."""
     url = make_url(postgres_url())
-    name = f"{url.database}_web_{os.getpid()}"
+    name = f"{url.database}_{suffix}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
     def drop() -> None:
@@ -175,7 +177,14 @@ def demo_postgres() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield _load(url.set(database=name).render_as_string(hide_password=False))
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         drop()
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_postgres() -> Iterator[str]:
+    """A database of its own beside the test database (one per test process), demo loaded once."""
+    with own_postgres_database(f"web_{os.getpid()}") as url:
+        yield _load(url)

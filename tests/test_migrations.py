@@ -10,11 +10,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect
 
 from ledger.db import Base, make_engine
 from migrations import alembic_config, downgrade, load_models, upgrade
-from tests.conftest import postgres_url
+from tests.conftest import own_postgres_database
 
 
 def test_there_is_exactly_one_head() -> None:
@@ -28,17 +28,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    base = make_url(postgres_url())
-    name = f"flexpool_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_postgres_database(f"mig_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 # SQLAlchemy cannot reflect SQLite's expression indexes (lower(email)); it says so and skips them.

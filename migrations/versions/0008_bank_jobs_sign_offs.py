@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "job_runs",
         sa.Column("id", ledger.db.BigId, nullable=False),
+        sa.Column("consortium_id", ledger.db.BigId, nullable=False),
         sa.Column("job", sa.String(length=40), nullable=False),
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
@@ -31,9 +32,13 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('running', 'done', 'failed')", name=op.f("ck_job_runs_status_known")
         ),
+        sa.ForeignKeyConstraint(
+            ["consortium_id"], ["consortia.id"], name=op.f("fk_job_runs_consortium_id_consortia")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
         sa.UniqueConstraint("job", "key", name="uq_job_runs_job_key"),
     )
+    op.create_index("ix_job_runs_latest", "job_runs", ["consortium_id", "job", "id"], unique=False)
     op.create_table(
         "bank_statements",
         sa.Column("id", ledger.db.BigId, nullable=False),
@@ -183,4 +188,5 @@ def downgrade() -> None:
     op.drop_table("bank_lines")
     op.drop_table("month_sign_offs")
     op.drop_table("bank_statements")
+    op.drop_index("ix_job_runs_latest", table_name="job_runs")
     op.drop_table("job_runs")

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from approvals import funds
 from approvals.actors import Actor, load_actor
 from approvals.demo import CODE
-from approvals.errors import ConflictError, NotAllowedError
-from approvals.fiscal import Period, month
+from approvals.errors import ConflictError, InvalidInputError, NotAllowedError
+from approvals.fiscal import Period, financial_year, month
 from approvals.models import AuditEvent, Consortium, Payment, User
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.errors import PeriodClosedError
@@ -191,3 +191,9 @@ def test_months_close_in_order(factory: sessionmaker[Session], tmp_path: Path) -
 def _previous(day: date) -> tuple[int, int]:
     last = day.replace(day=1) - timedelta(days=1)
     return last.year, last.month
+
+
+def test_only_a_month_can_be_closed(factory: sessionmaker[Session]) -> None:
+    year = financial_year(_last_paid_month(factory).start)
+    with pytest.raises(InvalidInputError, match="Only a month"):
+        _close(factory, year)

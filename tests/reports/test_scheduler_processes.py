@@ -18,8 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
@@ -28,7 +27,7 @@ from reports.models import ExportKind, ExportRun, JobRun
 from reports.runs import EXPORTERS
 from reports.schedule import Due, due_runs
 from tests.approvals.conftest import World, build_world, fund
-from tests.conftest import postgres_url
+from tests.conftest import own_postgres_database
 
 FLEXPOOL = str(Path(sys.executable).with_name("flexpool"))
 DEADLINE = 120  # seconds before a stuck process is killed (a failure, never a wait)
@@ -37,24 +36,9 @@ DEADLINE = 120  # seconds before a stuck process is killed (a failure, never a w
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own: the processes see every consortium."""
-    url = make_url(postgres_url())
-    name = f"{url.database}_sched_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    drop()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        database = url.set(database=name).render_as_string(hide_password=False)
+    with own_postgres_database(f"sched_{os.getpid()}") as database:
         upgrade(database)
         yield database
-    finally:
-        drop()
-        admin.dispose()
 
 
 def funded_world(database: str, now: datetime, request: pytest.FixtureRequest) -> World:

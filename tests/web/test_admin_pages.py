@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from flask import Flask, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from approvals.demo import CODE
 from approvals.models import (
     ApprovalPolicy,
     AuditEvent,
@@ -31,7 +33,11 @@ from approvals.models import (
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec, StepSpec, default_rules
 from ledger.queries import get_balance
+from reports.jobs import VERIFY_JOB, job_key
+from reports.models import JobRun
+from reports.schedule import JOBS
 from tests.web.conftest import Client, sqlite_only_web_db
+from web import session_factory
 from web.pages.admin import parse_rules, rules_to_json
 
 # SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
@@ -572,30 +578,28 @@ def test_the_access_table_names_every_admin_and_auditor_endpoint(app: Flask) -> 
 def test_the_admin_home_lists_every_scheduled_job_with_its_latest_failure(
     app: Flask, login: Any
 ) -> None:
-    from datetime import UTC, datetime
-
-    from approvals.demo import CODE
-    from reports.jobs import VERIFY_JOB, job_key
-    from reports.models import JobRun
-    from reports.schedule import JOBS
-    from web import session_factory
-
+    at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
     with session_factory(app).begin() as session:
-        at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+        ours = session.execute(select(Consortium.id).where(Consortium.code == CODE)).scalar_one()
+        other = Consortium(code=f"{CODE}X", name="Elsewhere", state="VIC", created_at=at)
+        session.add(other)
+        session.flush()
+        failed = {"status": "failed", "detail": "chain broken at sequence 42"}
         session.add(
             JobRun(
+                consortium_id=ours,
                 job=VERIFY_JOB,
                 key=job_key(CODE, "2026-11-30"),
-                status="failed",
                 started_at=at,
                 finished_at=at,
-                detail="chain broken at sequence 42",
+                **failed,
             )
         )
         session.add(
             JobRun(
+                consortium_id=other.id,
                 job=VERIFY_JOB,
-                key=job_key(f"{CODE}X", "2026-12-01"),
+                key=job_key(other.code, "2026-12-01"),
                 status="done",
                 started_at=at,
                 finished_at=at,

@@ -26,14 +26,13 @@ from approvals.actors import Actor
 from approvals.errors import ApprovalError, ConflictError
 from ledger.errors import LedgerError
 from reports.export_service import (
-    MEDIA_TYPES,
     RUNNERS,
     newest_runs,
     order_now,
     take_download,
 )
 from reports.models import ExportRun, RunStatus
-from reports.runs import ExportOrder, run_export
+from reports.runs import ExportOrder, media_types, run_export
 from web import session_factory
 from web.api.core import in_unit, int_cursor, page, read, route, write_apart
 from web.api.schemas import ExportRunSchema, NewExportSchema, PageArgs, page_of
@@ -123,7 +122,7 @@ def _dumped(run: ExportRun) -> dict[str, Any]:
     "GET",
     endpoint="export_download",
     tag="exports",
-    files=tuple(sorted(set(MEDIA_TYPES.values()))),
+    files=tuple(media_types()),
     summary="A finished export's file (finance, auditor), re-checked against its SHA-256 "
     "(409 if it no longer matches); each download is audited.",
 )
