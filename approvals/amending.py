@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
@@ -18,6 +17,7 @@ from approvals.actors import Actor
 from approvals.approving import submit
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from approvals.gst import GstBasis, charge_to_funds, plausible_gst
+from approvals.locks import locked
 from approvals.models import Consortium, Decision, FundRequest, Supplier
 from approvals.requests import Context, can_see, close_steps, request_label, require_requester
 
@@ -34,9 +34,7 @@ def amend_amount(
     gst_cents: int,
     now: datetime,
 ) -> FundRequest:
-    request = session.execute(
-        select(FundRequest).where(FundRequest.id == request_id).with_for_update()
-    ).scalar()
+    request = locked(session, FundRequest, request_id)
     if request is None or not can_see(actor, request):
         raise NotFoundError("There is no such request.")
     consortium = session.get_one(Consortium, request.consortium_id)

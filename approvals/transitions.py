@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import approving, audit, payments
@@ -25,6 +24,7 @@ from approvals.errors import (
     NotAllowedError,
     NotFoundError,
 )
+from approvals.locks import locked
 from approvals.models import (
     Consortium,
     Decision,
@@ -50,9 +50,7 @@ def transition(
     payment: PaymentInput | None = None,
 ) -> FundRequest:
     """Move a request by one action; a precise error, and nothing changed, when it may not."""
-    request = session.execute(
-        select(FundRequest).where(FundRequest.id == request_id).with_for_update()
-    ).scalar()
+    request = locked(session, FundRequest, request_id)  # first in docs/concurrency.md's order
     if request is None or not can_see(actor, request, deciders_now(session, actor, request, now)):
         raise NotFoundError("There is no such request.")
     require_part(actor, action, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -9,6 +10,7 @@ from typing import TypeVar
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from approvals.actors import Actor, load_actor
 from approvals.catalogue import add_category, add_supplier, verify_supplier
@@ -22,7 +24,7 @@ from approvals.setup import add_partner, create_consortium
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger import Transfer, TransferKind, get_balance, post_entry
-from ledger.db import run_in_transaction
+from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.values import JournalEntry
 from tests.conftest import unique_code
 
@@ -273,3 +275,40 @@ def build_desk(world: World) -> Desk:
     )
     fund(world, 3_000)
     return Desk(world, client_id, need_id, categories, supplier_id)
+
+
+@pytest.fixture
+def pg_desk(postgres_migrated: str, now: datetime, request: pytest.FixtureRequest) -> Desk:
+    """A desk on the shared PostgreSQL database, for races between real connections."""
+    engine = make_engine(postgres_migrated)
+    request.addfinalizer(engine.dispose)
+    return build_desk(build_world(make_session_factory(engine), now))
+
+
+def race(url: str, works: list[Callable[[Session], T]]) -> list[T | Exception]:
+    """Each unit of work in its own thread, on its own connection, released together.
+
+    Returns each one's result or the exception it ended with (the outcome under test)."""
+    engines = [make_engine(url, poolclass=NullPool) for _ in works]
+    barrier = threading.Barrier(len(works), timeout=30)
+    outcomes: list[T | Exception | None] = [None] * len(works)
+
+    def run(i: int) -> None:
+        factory = make_session_factory(engines[i])
+        barrier.wait()
+        try:
+            outcomes[i] = run_in_transaction(factory, works[i])
+        except Exception as error:  # the outcome under test
+            outcomes[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert all(outcome is not None for outcome in outcomes), "a racer never finished"
+    return outcomes  # type: ignore[return-value]
