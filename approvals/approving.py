@@ -22,6 +22,7 @@ from approvals.errors import (
     NotAllowedError,
 )
 from approvals.fiscal import financial_year
+from approvals.locks import locked
 from approvals.models import (
     Category,
     Client,
@@ -238,8 +239,12 @@ def _final_approval(c: Context) -> None:
     """Approved: reserve the money now, in this transaction, or fail and stay pending."""
     request = c.request
     charge = charge_of(c)
+    # INVARIANT: the client's row serialises their final approvals, so the caps are checked
+    # against totals no other approval can change before this one commits (taken before the
+    # book: docs/concurrency.md).
+    client = locked(c.session, Client, request.client_id)
+    assert client is not None  # noqa: S101 - a request's client is a foreign key
     _check_cap(c, charge)
-    client = c.session.get_one(Client, request.client_id)
     organisation = c.session.get_one(Organisation, request.organisation_id)
     category = c.session.get_one(Category, request.category_id)
     expires_at = _expiry(c)

@@ -21,6 +21,7 @@ from approvals.actors import Actor
 from approvals.clients import client_account
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
 from approvals.gst import GstBasis, charge_to_funds, plausible_gst
+from approvals.locks import locked
 from approvals.models import (
     Category,
     Client,
@@ -128,7 +129,9 @@ def pay(c: Context) -> tuple[int | None, int | None]:
         raise InvalidInputError("Give the payment's details.", fields={"payment": "Required."})
     _check_segregation(c)
     request = c.request
-    supplier = c.session.get(Supplier, request.supplier_id) if request.supplier_id else None
+    # INVARIANT: the supplier's row serialises payments of its invoices, so the duplicate check
+    # below sees every invoice paid before it (docs/concurrency.md: after the request).
+    supplier = locked(c.session, Supplier, request.supplier_id) if request.supplier_id else None
     _validate(c, payment, supplier)
     assert supplier is not None  # noqa: S101 - _validate refused a missing supplier
     invoice = payment.invoice_number.strip()
@@ -295,31 +298,13 @@ def record_refund(
 ) -> Refund:
     """A supplier refund: back into the bank, through the client, to the NGO's envelope."""
     actor.require_lead(*FINANCE, doing="record refunds")
-    payment = session.get(Payment, payment_id)
+    # INVARIANT: the payment's row serialises its refunds, so what is left to refund is read
+    # after every earlier refund committed (docs/concurrency.md); a trigger checks it again.
+    payment = locked(session, Payment, payment_id)
     request = session.get(FundRequest, payment.request_id) if payment is not None else None
     if payment is None or request is None or request.consortium_id != actor.consortium_id:
         raise NotFoundError("There is no such payment.")
-    refunded = session.execute(
-        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-            Refund.payment_id == payment.id
-        )
-    ).scalar_one()
-    problems: dict[str, str] = {}
-    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
-        problems["amount_cents"] = "The refund must be more than $0.00."
-    elif amount_cents + int(refunded) > payment.charged_cents:
-        problems["amount_cents"] = (
-            f"At most {format_cents(payment.charged_cents - int(refunded))} is left to refund "
-            "on this payment."
-        )
-    if not 0 < len((reference or "").strip()) <= 100:
-        problems["reference"] = "The bank reference or credit note number."
-    if not isinstance(received_on, date) or isinstance(received_on, datetime):
-        problems["received_on"] = "The date the money arrived."
-    if problems:
-        raise InvalidInputError(
-            "The refund was not recorded: " + " ".join(problems.values()), fields=problems
-        )
+    _check_refund(session, payment, amount_cents, received_on, reference)
     consortium = session.get_one(Consortium, actor.consortium_id)
     client = client_account(session.get_one(Client, request.client_id).code)
     envelope = envelope_account(session.get_one(Organisation, request.organisation_id).code)
@@ -350,7 +335,7 @@ def record_refund(
                     request_id=request.id,
                 ),
             ),
-            idempotency_key=f"refund:{payment.id}:{reference.strip()}"[:100],
+            idempotency_key=_refund_key(session, payment),
         ),
         now=now,
     )
@@ -376,3 +361,49 @@ def record_refund(
         amount_cents=amount_cents,
     )
     return refund
+
+
+def _refund_key(session: Session, payment: Payment) -> str:
+    """The ledger key of the payment's next refund: one refund row, one ledger transaction.
+
+    (The key once held the reference, truncated, and a refund recorded twice replayed one
+    transaction under two rows; the payment's lock makes the count exact.)"""
+    count = session.execute(
+        select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
+    ).scalar_one()
+    return f"payment:{payment.id}:refund:{int(count) + 1}"
+
+
+def _check_refund(
+    session: Session, payment: Payment, amount_cents: int, received_on: date, reference: str
+) -> None:
+    """Refuse a refund that is malformed, recorded already, or more than is left to refund."""
+    refunded = session.execute(
+        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+            Refund.payment_id == payment.id
+        )
+    ).scalar_one()
+    problems: dict[str, str] = {}
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
+        problems["amount_cents"] = "The refund must be more than $0.00."
+    elif amount_cents + int(refunded) > payment.charged_cents:
+        problems["amount_cents"] = (
+            f"At most {format_cents(payment.charged_cents - int(refunded))} is left to refund "
+            "on this payment."
+        )
+    if not 0 < len((reference or "").strip()) <= 100:
+        problems["reference"] = "The bank reference or credit note number."
+    if not isinstance(received_on, date) or isinstance(received_on, datetime):
+        problems["received_on"] = "The date the money arrived."
+    if problems:
+        raise InvalidInputError(
+            "The refund was not recorded: " + " ".join(problems.values()), fields=problems
+        )
+    seen = select(Refund.id).where(
+        Refund.payment_id == payment.id, Refund.reference == reference.strip()
+    )
+    if session.execute(seen).first() is not None:
+        raise DuplicateError(
+            f"Refund {reference.strip()} on invoice {payment.invoice_number} is already recorded.",
+            fields={"reference": "Already recorded."},
+        )

@@ -179,8 +179,18 @@ class Payment(Base):
 
 
 class Refund(Base):
+    """Money a supplier gave back on a payment; never more, in all, than the payment charged.
+
+    INVARIANT: one refund row is one ledger transaction, recorded once per reference; the
+    database refuses refunds beyond their payment (trigger ``refunds_within_payment``, 0009).
+    """
+
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("uq_refunds_payment_id_reference", "payment_id", "reference", unique=True),
+        Index("uq_refunds_ledger_transaction_id", "ledger_transaction_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
