@@ -35,6 +35,7 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
+from approvals.models.people import NEVER_APPROVE
 from approvals.notify import notify
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RequestFacts, StepSpec, build_chain
@@ -180,10 +181,8 @@ def _as_approver(c: Context, step: RequestStep) -> int | None:
         raise NotAllowedError("You cannot decide your own request.")  # SoD 1
     if c.actor.user_id in deciders(c, step.id):
         raise NotAllowedError("You already decided another step of this request.")  # SoD 2
-    if c.actor.has_lead(Role.ADMIN) and not any(
-        c.actor.has(r) for r in (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
-    ):
-        raise NotAllowedError("ADMIN never approves.")  # SoD 4
+    if any(c.actor.has(role) for role in NEVER_APPROVE):  # SoD 4, whatever else they hold
+        raise NotAllowedError("ADMIN and AUDITOR never approve, whatever other role they hold.")
     approvers = current_approvers(c.session, c.request)
     if c.actor.user_id in approvers:
         return None

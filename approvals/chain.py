@@ -2,7 +2,8 @@
 
 Resolution happens when a step activates (DESIGN §3.3), against memberships valid that day.
 Segregation of duties (§3.4): the requester never approves their own request, and one person
-decides at most one step of a request; ADMIN and AUDITOR are never approvers. Where that leaves
+decides at most one step of a request; ADMIN and AUDITOR are never approvers, even if they also
+hold an approver's role. Where that leaves
 nobody, the step's escalation target is resolved instead.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from approvals.models import Delegation, FundRequest, Membership, Organisation, Role, User
+from approvals.models.people import NEVER_APPROVE
 from approvals.policy import parse_approver
 
 
@@ -64,6 +66,21 @@ def excluded(request: FundRequest, deciders_of_other_steps: set[int]) -> set[int
     return {request.requester_id} | deciders_of_other_steps
 
 
+def never_approvers(session: Session, request: FundRequest, on: date) -> set[int]:
+    """SoD 4: ADMIN and AUDITOR of the consortium that day, whatever other role they hold."""
+    rows = session.execute(
+        select(Membership.user_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(
+            Organisation.consortium_id == request.consortium_id,
+            Membership.role.in_([role.value for role in NEVER_APPROVE]),
+            Membership.valid_from <= on,
+            or_(Membership.valid_to.is_(None), Membership.valid_to >= on),
+        )
+    ).scalars()
+    return set(rows)
+
+
 def eligible(
     session: Session,
     request: FundRequest,
@@ -73,7 +90,7 @@ def eligible(
     on: date,
 ) -> tuple[set[int], str]:
     """The step's approvers and how they were found (``"policy"`` or ``"escalation"``)."""
-    barred = excluded(request, deciders_of_other_steps)
+    barred = excluded(request, deciders_of_other_steps) | never_approvers(session, request, on)
     people = resolve(session, specs, request, on) - barred
     if people or escalate_to is None:
         return people, "policy"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
@@ -153,6 +153,7 @@ def grant_role(
         raise InvalidInputError(
             f"{role.value} is a lead-agency role.", fields={"role": "Lead agency only."}
         )
+    _refuse_admin_who_approves(session, organisation, user_id, role, valid_from, valid_to)
     same = select(Membership.id).where(
         Membership.user_id == user_id,
         Membership.organisation_id == organisation_id,
@@ -183,6 +184,45 @@ def grant_role(
         valid_from=valid_from.isoformat(),
     )
     return membership
+
+
+APPROVER_ROLES = frozenset({Role.TL, Role.PM, Role.FIN_MGR, Role.CEO})
+
+
+def _refuse_admin_who_approves(
+    session: Session,
+    organisation: Organisation,
+    user_id: int,
+    role: Role,
+    valid_from: date,
+    valid_to: date | None,
+) -> None:
+    """SoD 4: nobody is ADMIN and an approver in one consortium at once (not even by their own
+    grant); approvers are resolved without administrators as well (``approvals.chain``)."""
+    if role is Role.ADMIN:
+        clashing = APPROVER_ROLES
+    elif role in APPROVER_ROLES:
+        clashing = frozenset({Role.ADMIN})
+    else:
+        return
+    overlapping = (
+        select(Membership.role)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(
+            Membership.user_id == user_id,
+            Organisation.consortium_id == organisation.consortium_id,
+            Membership.role.in_([r.value for r in clashing]),
+            or_(Membership.valid_to.is_(None), Membership.valid_to >= valid_from),
+        )
+    )
+    if valid_to is not None:
+        overlapping = overlapping.where(Membership.valid_from <= valid_to)
+    held = session.execute(overlapping.limit(1)).scalar()
+    if held is not None:
+        raise NotAllowedError(
+            f"ADMIN never approves: this user holds {held}, so cannot also hold {role.value}.",
+            fields={"role": "ADMIN and an approver's role do not combine."},
+        )
 
 
 def belongs_to(session: Session, consortium_id: int, user_id: int) -> bool:
