@@ -2,64 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime
-
 import pytest
-from sqlalchemy.pool import NullPool
 
 from approvals.funds import move_between_envelopes
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger import InsufficientFundsError, verify
-from ledger.db import make_engine, make_session_factory, run_in_transaction
-from tests.approvals.conftest import Desk, as_, build_desk, build_world, fund
+from tests.approvals.conftest import Desk, as_, fund, race
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_desk(postgres_migrated: str, now: datetime, request: pytest.FixtureRequest) -> Desk:
-    engine = make_engine(postgres_migrated)
-    request.addfinalizer(engine.dispose)
-    return build_desk(build_world(make_session_factory(engine), now))
-
-
-def race(desk: Desk, url: str, requests: list[int]) -> list[object]:
-    """Each request's final approval on its own connection, released together."""
-    engines = [make_engine(url, poolclass=NullPool) for _ in requests]
-    barrier = threading.Barrier(len(requests), timeout=20)
-    outcomes: list[object] = [None] * len(requests)
-
-    def approve(i: int) -> None:
-        factory = make_session_factory(engines[i])
-        barrier.wait()
-        try:
-            outcomes[i] = run_in_transaction(
-                factory,
-                lambda s: (
-                    transition(
-                        s,
-                        desk.world.actor(s, "tl1"),
-                        requests[i],
-                        Action.APPROVE,
-                        now=desk.world.now,
-                    ).state
-                ),
-            )
-        except Exception as error:  # the outcome under test
-            outcomes[i] = error
-
-    threads = [threading.Thread(target=approve, args=(i,)) for i in range(len(requests))]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-    finally:
-        for engine in engines:
-            engine.dispose()
-    return outcomes
 
 
 def test_two_final_approvals_for_the_last_dollars_reserve_exactly_once(
@@ -86,7 +37,15 @@ def test_two_final_approvals_for_the_last_dollars_reserve_exactly_once(
         available, _held = desk.envelope()
         share = available // 2 + 100  # either is affordable alone, not both
         requests = [desk.submitted(amount=share), desk.submitted(amount=share)]
-        outcomes = race(desk, postgres_migrated, requests)
+        outcomes = race(
+            postgres_migrated,
+            [
+                lambda s, r=r: (
+                    transition(s, world.actor(s, "tl1"), r, Action.APPROVE, now=world.now).state
+                )
+                for r in requests
+            ],
+        )
         assert sorted(type(o).__name__ for o in outcomes) == ["InsufficientFundsError", "str"], (
             outcomes
         )
