@@ -28,10 +28,11 @@ from approvals.errors import ApprovalError
 from approvals.funds import allocate, move_between_envelopes, receive_grant
 from approvals.gst import gst_in_inclusive
 from approvals.models import ClientStatus, Consortium, FundRequest, Payment
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
 from approvals.people import create_user, grant_role
 from approvals.policies import publish, save_draft
 from approvals.policy import default_rules
+from approvals.refunds import record_refund
 from approvals.requests import RequestInput, create_request
 from approvals.setup import add_partner, create_consortium
 from approvals.states import Action

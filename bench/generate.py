@@ -67,10 +67,11 @@ from approvals.demo import database_is_empty as demo_database_is_empty
 from approvals.errors import ApprovalError
 from approvals.funds import allocate, receive_grant
 from approvals.models import Client, ClientStatus, FundRequest, Payment, Role, User
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
 from approvals.people import create_user, grant_role
 from approvals.policies import publish, save_draft
 from approvals.policy import default_rules
+from approvals.refunds import record_refund
 from approvals.requests import create_request, current_approvers
 from approvals.setup import add_partner, create_consortium
 from approvals.states import Action

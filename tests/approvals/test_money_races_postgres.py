@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from approvals.errors import CapExceededError, DuplicateError, InvalidInputError
 from approvals.models import Category, Consortium, FundRequest, Payment, Refund
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
+from approvals.refunds import record_refund
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger import verify

@@ -142,7 +142,7 @@ def test_bad_payment_details_are_refused_by_field(
 
 def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk) -> None:
     from approvals.models import Payment
-    from approvals.payments import record_refund
+    from approvals.refunds import record_refund
     from tests.approvals.conftest import as_
 
     request_id = approved(desk, 8_800, 800)

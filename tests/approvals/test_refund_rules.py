@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 
 from approvals.errors import DuplicateError, InvalidInputError
 from approvals.models import Payment, Refund
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
+from approvals.refunds import record_refund
 from ledger import verify
 from ledger.models import books, transactions
 from tests.approvals.conftest import A, Desk, as_

@@ -269,7 +269,7 @@ def test_spend_follows_a_refund_and_a_renamed_category_at_once(app: Flask, login
     """The spend figures are remembered per process until the book moves: prove they move."""
     from approvals.actors import load_actor
     from approvals.models import Category, User
-    from approvals.payments import record_refund
+    from approvals.refunds import record_refund
     from approvals.spend import net_spend
     from ledger.db import run_in_transaction
     from web.auth import local_today, now

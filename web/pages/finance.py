@@ -38,7 +38,8 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
+from approvals.refunds import record_refund
 from approvals.requests import request_label
 from approvals.states import Action, RequestState
 from approvals.transitions import transition
