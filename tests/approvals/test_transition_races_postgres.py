@@ -142,3 +142,20 @@ def test_twenty_payments_of_one_request_raced_stay_within_approval_and_tolerance
     assert desk.state(request_id) == "paid"
     with desk.world.factory() as session:
         assert verify(session, desk.world.code) == []
+
+
+def test_one_invoice_number_paid_on_twenty_requests_at_once_answers_one_201_and_409s(
+    pg_desk: Desk, app: Flask
+) -> None:
+    desk = pg_desk
+    requests = []
+    for _ in range(20):
+        request_id = desk.submitted(amount=1_000)
+        desk.act("tl1", request_id, A.APPROVE)
+        requests.append(request_id)
+    body = {"invoice_number": "INV-ONE", "inc_gst": "10.00", "gst": "0.00", "paid_on": "2026-11-20"}
+    calls = [(token(desk, "fin", app), f"/requests/{r}/payments", body) for r in requests]
+    answers = race_calls(app, calls)
+    assert sorted(status for status, _ in answers) == [201] + [409] * 19, answers
+    assert all(body["error"] == "duplicate" for status, body in answers if status == 409)
+    assert sorted(desk.state(r) for r in requests) == ["approved"] * 19 + ["paid"]
