@@ -121,7 +121,7 @@ def test_verify_exits_1_and_lists_every_finding_when_the_ledger_was_tampered_wit
     demo_db: Path,
 ) -> None:
     run = runner_for(demo_db)
-    assert run("ledger", "verify").output.strip() == "Ledger verified: no findings."
+    assert run("ledger", "verify").output.strip().endswith("Ledger verified: no findings.")
     engine = make_engine(f"sqlite:///{demo_db}")
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER ledger_transfers_no_update"))
@@ -135,3 +135,22 @@ def test_verify_exits_1_and_lists_every_finding_when_the_ledger_was_tampered_wit
         and "[balance_after]" in result.output
     )
     assert "FAILED" in result.output
+
+
+def test_verify_compares_the_anchors_says_so_and_fails_on_a_rewritten_anchored_head(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from reports import anchors
+
+    env = {"FLEXPOOL_DATABASE_URL": f"sqlite:///{demo_db}", "FLEXPOOL_EXPORTS_DIR": str(tmp_path)}
+    runner = CliRunner(env=env)
+    clean = runner.invoke(main, ["ledger", "verify"], catch_exceptions=False)
+    assert "NORTHCOAST: Anchors: none yet" in clean.output and clean.exit_code == 0
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    anchors.append(tmp_path, [anchors.Anchor("ledger", "NORTHCOAST", 1, "0" * 64, at)], None)
+    result = runner.invoke(main, ["ledger", "verify"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "[anchor] The ledger chain's #1" in result.output
+    assert "NORTHCOAST: Anchors: compared 1 anchored chain head(s)" in result.output
