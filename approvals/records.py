@@ -49,7 +49,7 @@ def verify_records(session: Session, consortium_id: int) -> list[Finding]:
     return findings
 
 
-def _moved(tx_column: Any, debit_code: Any, credit_code: Any) -> Any:
+def _moved(tx_column: Any) -> Any:
     """Per transaction: what left the bank, what left client funds for it, and what came back."""
     debit, credit = aliased(accounts), aliased(accounts)
     return (
@@ -57,14 +57,10 @@ def _moved(tx_column: Any, debit_code: Any, credit_code: Any) -> Any:
             transfers.c.transaction_id,
             func.sum(case((credit.c.code == "bank", transfers.c.amount), else_=0)).label("out"),
             func.sum(
-                case(
-                    (and_(credit.c.code == "bank", debit_code(debit)), transfers.c.amount), else_=0
-                )
+                case((and_(credit.c.code == "bank", _client(debit)), transfers.c.amount), else_=0)
             ).label("charged"),
             func.sum(
-                case(
-                    (and_(debit.c.code == "bank", credit_code(credit)), transfers.c.amount), else_=0
-                )
+                case((and_(debit.c.code == "bank", _client(credit)), transfers.c.amount), else_=0)
             ).label("back"),
         )
         .join(debit, debit.c.id == transfers.c.debit_account_id)
@@ -90,7 +86,7 @@ def _payments(session: Session, consortium_id: int, code: str, add: Any) -> None
         .join(FundRequest, FundRequest.id == Payment.request_id)
         .where(FundRequest.consortium_id == consortium_id)
     )
-    moved = _moved(ids, _client, _client)
+    moved = _moved(ids)
     rows = session.execute(
         select(Payment, FundRequest.number, transactions.c.idempotency_key,
                transactions.c.effective_date, books.c.code.label("book"), moved.c.out,
@@ -139,7 +135,7 @@ def _refunds(session: Session, consortium_id: int, code: str, add: Any) -> None:
         .join(FundRequest, FundRequest.id == Payment.request_id)
         .where(FundRequest.consortium_id == consortium_id)
     )
-    moved = _moved(ids, _client, _client)
+    moved = _moved(ids)
     rows = session.execute(
         select(Refund, Payment.charged_cents, transactions.c.effective_date,
                books.c.code.label("book"), moved.c.back)
@@ -204,11 +200,11 @@ def _approvals(session: Session, consortium_id: int, code: str, add: Any) -> Non
 def _decisions(session: Session, consortium_id: int, add: Any) -> None:
     recorded: dict[int, str] = {}
     events = session.execute(
-        select(AuditEvent.sequence, AuditEvent.details).where(
+        select(AuditEvent.details).where(
             AuditEvent.consortium_id == consortium_id, AuditEvent.subject_type == "request"
         )
     )
-    for _sequence, details in events:
+    for details in events.scalars():
         if isinstance(details, dict) and "decision" in details:
             recorded[int(details["decision"])] = str(details.get("decision_hash"))
     decisions = session.execute(

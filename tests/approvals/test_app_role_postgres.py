@@ -1,7 +1,7 @@
 """The app's own role does the app's work, and cannot switch the tamper evidence off.
 
-A database of the test's own, migrated by the owner; a role made with the grants
-``flexpool db grant-app-role`` runs (docs/operations.md); everything after that as that role.
+A database of the test's own, migrated by the owner; a role given its grants by
+``flexpool db grant-app-role`` (docs/operations.md); everything after that as that role.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -20,9 +22,10 @@ from approvals.payments import PaymentInput, record_refund
 from ledger.db import make_engine, make_session_factory
 from ledger.verify import verify
 from migrations import upgrade
-from migrations.grants import grant_statements
+from reports.jobs import nightly_verify
 from tests.approvals.conftest import A, World, as_, build_desk, build_world
 from tests.conftest import own_postgres_database, postgres_url
+from web.cli import main
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
@@ -38,11 +41,10 @@ def app_url() -> Iterator[str]:
     try:
         with own_postgres_database("app_role") as owner_url:
             upgrade(owner_url)
-            owner = create_engine(owner_url)
-            with owner.begin() as conn:
-                for statement in grant_statements(role):
-                    conn.execute(text(statement))
-            owner.dispose()
+            granted = CliRunner(env={"FLEXPOOL_DATABASE_URL": owner_url}).invoke(
+                main, ["db", "grant-app-role", role], catch_exceptions=False
+            )
+            assert granted.exit_code == 0, granted.output
             yield make_url(owner_url).set(username=role, password=None).render_as_string(False)
     finally:
         with admin.begin() as conn:
@@ -85,7 +87,9 @@ REFUSED = (
 )
 
 
-def test_the_app_role_does_the_apps_work_and_cannot_switch_the_evidence_off(app_url: str) -> None:
+def test_the_app_role_does_the_apps_work_and_cannot_switch_the_evidence_off(
+    app_url: str, tmp_path: Path
+) -> None:
     engine = make_engine(app_url)
     try:
         factory = make_session_factory(engine)
@@ -93,6 +97,8 @@ def test_the_app_role_does_the_apps_work_and_cannot_switch_the_evidence_off(app_
         paid_request(world)
         with factory() as session:
             assert verify(session, world.code) == []
+        night = nightly_verify(factory, world.code, NOW.date(), now=lambda: NOW, out_dir=tmp_path)
+        assert night.status == "done", night.detail
         for statement in REFUSED:
             with engine.connect() as conn, conn.begin():
                 with pytest.raises(DBAPIError, match="permission denied|must be owner|append-only"):

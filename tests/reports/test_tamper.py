@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import audit
@@ -236,3 +237,31 @@ def test_a_clean_verify_anchors_both_chains_and_the_next_compares_them(paid: Pai
     assert second.status == "done" and "compared 2 anchored chain head(s)" in second.detail
     lines = (paid.folder / anchors.FILE_NAME).read_text().splitlines()
     assert sorted(json.loads(line)["chain"] for line in lines) == sorted(["ledger", "audit"] * 2)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE payments SET charged_cents = charged_cents + 1",
+        "UPDATE payments SET invoice_number = 'INV-2'",
+        "DELETE FROM payments",
+        "UPDATE refunds SET amount_cents = amount_cents + 1",
+        "DELETE FROM refunds",
+        "DELETE FROM audit_heads",
+        "UPDATE request_exceptions SET detail = 'x'",
+        "DELETE FROM client_status_changes",
+    ],
+)
+def test_the_records_beside_the_ledger_refuse_rewriting_while_triggers_are_on(
+    paid: Paid, statement: str
+) -> None:
+    with paid.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO request_exceptions (request_id, kind, detail, at) "
+                "VALUES (:id, 'note', 'kept', :at)"
+            ),
+            {"id": paid.request_id, "at": NOW},
+        )
+    with pytest.raises(IntegrityError, match="append-only"), paid.engine.begin() as conn:
+        conn.execute(text(statement))

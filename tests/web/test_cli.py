@@ -154,3 +154,17 @@ def test_verify_compares_the_anchors_says_so_and_fails_on_a_rewritten_anchored_h
     assert result.exit_code == 1
     assert "[anchor] The ledger chain's #1" in result.output
     assert "NORTHCOAST: Anchors: compared 1 anchored chain head(s)" in result.output
+
+
+def test_grant_app_role_prints_insert_only_grants_for_append_only_tables_and_no_truncate(
+    tmp_path: Path,
+) -> None:
+    run = runner_for(tmp_path / "empty.db")
+    printed = run("db", "grant-app-role", "flexpool_app", "--print")
+    assert printed.exit_code == 0
+    assert "GRANT SELECT, INSERT ON decisions TO flexpool_app;" in printed.output
+    assert "GRANT SELECT, INSERT, UPDATE ON payments TO flexpool_app;" in printed.output
+    assert "TRUNCATE" not in printed.output and "TRIGGER" not in printed.output
+    refused = run("db", "grant-app-role", "app; DROP TABLE users", "--print")
+    assert refused.exit_code == 2 and "not a plain role name" in refused.output
+    assert run("db", "grant-app-role", "flexpool_app").exit_code == 2  # SQLite has no roles
