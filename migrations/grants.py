@@ -25,9 +25,10 @@ INSERT_ONLY = frozenset(
         "request_exceptions",
         "month_sign_offs",
         "client_status_changes",
+        "bank_statements",
     }
 )
-NO_DELETE = frozenset({"payments", "audit_heads"})
+NO_DELETE = frozenset({"payments", "audit_heads", "export_runs", "job_runs"})
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

@@ -250,6 +250,8 @@ def test_a_clean_verify_anchors_both_chains_and_the_next_compares_them(paid: Pai
         "DELETE FROM audit_heads",
         "UPDATE request_exceptions SET detail = 'x'",
         "DELETE FROM client_status_changes",
+        "UPDATE job_runs SET detail = 'nothing happened'",
+        "DELETE FROM job_runs",
     ],
 )
 def test_the_records_beside_the_ledger_refuse_rewriting_while_triggers_are_on(
