@@ -11,14 +11,15 @@ chained records, so changing one underneath the application, with its triggers o
   records two refunds, and the refunds of a payment never exceed it;
 - an approved amount equals the hold its final approval reserved;
 - every decision is the one its audit event recorded (``audit.decision_digest``), and every
-  decision the audit trail recorded still exists.
+  decision the audit trail recorded still exists; a decision from before events carried a
+  digest must still have its event (request, action, actor and moment).
 
 Every disagreement is listed (``Finding`` with check ``records``), none stops the walk.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -198,15 +199,19 @@ def _approvals(session: Session, consortium_id: int, code: str, add: Any) -> Non
 
 
 def _decisions(session: Session, consortium_id: int, add: Any) -> None:
+    """Each decision against its event's digest; one from before digests, against its event."""
     recorded: dict[int, str] = {}
+    legacy: Counter[tuple[Any, ...]] = Counter()
     events = session.execute(
-        select(AuditEvent.details).where(
-            AuditEvent.consortium_id == consortium_id, AuditEvent.subject_type == "request"
-        )
-    )
-    for details in events.scalars():
+        select(AuditEvent.subject_id, AuditEvent.action, AuditEvent.actor_id, AuditEvent.at,
+               AuditEvent.details)
+        .where(AuditEvent.consortium_id == consortium_id, AuditEvent.subject_type == "request")
+    )  # fmt: skip
+    for subject_id, action, actor_id, at, details in events:
         if isinstance(details, dict) and "decision" in details:
             recorded[int(details["decision"])] = str(details.get("decision_hash"))
+        else:
+            legacy[(subject_id, action, actor_id, at)] += 1
     decisions = session.execute(
         select(Decision, FundRequest.number)
         .join(FundRequest, FundRequest.id == Decision.request_id)
@@ -216,9 +221,22 @@ def _decisions(session: Session, consortium_id: int, add: Any) -> None:
     for decision, number in decisions:
         label = f"Decision {decision.id} ({decision.action} on R-{number:04d})"
         digest = recorded.pop(decision.id, None)
+        if digest is None and _legacy_event(legacy, decision):
+            continue
         if digest is None:
             add(f"{label} is not in the audit trail.")
         elif digest != decision_digest(decision):
             add(f"{label} is not what the audit trail recorded (who, what, amount or when).")
     for missing in sorted(recorded):
         add(f"The audit trail records decision {missing}, which is no longer there.")
+
+
+def _legacy_event(legacy: Counter[tuple[Any, ...]], decision: Decision) -> bool:
+    """A decision recorded before events carried digests: its event names request, action,
+    actor and moment (nothing more can be checked for it)."""
+    action = "request.amended" if decision.action == "amend" else f"request.{decision.action}"
+    key = (decision.request_id, action, decision.actor_id, decision.at)
+    if legacy[key] == 0:
+        return False
+    legacy[key] -= 1
+    return True
