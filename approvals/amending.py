@@ -65,21 +65,20 @@ def amend_amount(
         close_steps(c)
         submit(c)  # a new round: the rules are matched again and the chain starts from step 1
     request.updated_at = now
-    session.add(
-        Decision(
-            request_id=request.id,
-            step_id=None,
-            round=request.round,
-            action="amend",
-            from_state=state,
-            to_state=request.state,
-            actor_id=actor.user_id,
-            on_behalf_of_id=None,
-            reason="Increase: the approval chain restarted" if restarted else None,
-            amount_cents=amount_cents,
-            at=now,
-        )
+    decision = Decision(
+        request_id=request.id,
+        step_id=None,
+        round=request.round,
+        action="amend",
+        from_state=state,
+        to_state=request.state,
+        actor_id=actor.user_id,
+        on_behalf_of_id=None,
+        reason="Increase: the approval chain restarted" if restarted else None,
+        amount_cents=amount_cents,
+        at=now,
     )
+    session.add(decision)
     session.flush()
     audit.record(
         session,
@@ -91,5 +90,7 @@ def amend_amount(
         now=now,
         amount_cents=amount_cents,
         restarted=restarted,
+        decision=decision.id,
+        decision_hash=audit.decision_digest(decision),
     )
     return request

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from approvals.models import AuditEvent, AuditHead
+from approvals.models import AuditEvent, AuditHead, Decision
 from ledger.models import GENESIS_HASH
 
 
@@ -38,6 +38,30 @@ def _hash(prev_hash: str, event: AuditEvent) -> str:
     digest = hashlib.sha256(prev_hash.encode("ascii"))
     digest.update(_canonical(event))
     return digest.hexdigest()
+
+
+def decision_digest(decision: Decision) -> str:
+    """What a decision said, as its audit event carries it: who, what, for whom, how much, when.
+
+    The decision row and its event are written in one transaction; the event is chained, so a
+    decision rewritten later no longer matches (``approvals.records``)."""
+    payload = [
+        "flexpool-decision-v1",
+        decision.id,
+        decision.request_id,
+        decision.step_id,
+        decision.round,
+        decision.action,
+        decision.from_state,
+        decision.to_state,
+        decision.actor_id,
+        decision.on_behalf_of_id,
+        decision.reason,
+        decision.amount_cents,
+        decision.at.astimezone(UTC).isoformat(timespec="microseconds"),
+    ]
+    encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def open_trail(session: Session, consortium_id: int) -> None:

@@ -79,21 +79,20 @@ def transition(
     new_state = RequestState(request.state)
     assert new_state in possible, (state, action, new_state)  # noqa: S101 - the table is the contract
     request.updated_at = now
-    session.add(
-        Decision(
-            request_id=request.id,
-            step_id=step_id,
-            round=request.round,
-            action=action.value,
-            from_state=state.value,
-            to_state=new_state.value,
-            actor_id=actor.user_id,
-            on_behalf_of_id=on_behalf_of,
-            reason=context.reason,
-            amount_cents=amount_cents,
-            at=now,
-        )
+    decision = Decision(
+        request_id=request.id,
+        step_id=step_id,
+        round=request.round,
+        action=action.value,
+        from_state=state.value,
+        to_state=new_state.value,
+        actor_id=actor.user_id,
+        on_behalf_of_id=on_behalf_of,
+        reason=context.reason,
+        amount_cents=amount_cents,
+        at=now,
     )
+    session.add(decision)
     session.flush()
     audit.record(
         session,
@@ -106,6 +105,9 @@ def transition(
         number=request.number,
         to=new_state.value,
         on_behalf_of=on_behalf_of,
+        amount_cents=amount_cents,
+        decision=decision.id,
+        decision_hash=audit.decision_digest(decision),
     )
     if new_state is not state:
         message = f"{request_label(request)} is now {new_state.value.replace('_', ' ')}."

@@ -37,7 +37,9 @@ from approvals.notify import notify
 from approvals.timers import run_timers
 from ledger.db import run_in_transaction
 from ledger.values import Finding
-from ledger.verify import summarize, verify
+from ledger.verify import summarize
+from reports import anchors
+from reports.integrity import verify_consortium
 from reports.models import ExportKind, JobRun, RunStatus
 from reports.runs import ExportOrder, run_export
 
@@ -113,22 +115,37 @@ def timers_tick(
 
 
 def nightly_verify(
-    factory: sessionmaker[Session], consortium_code: str, night: date, *, now: Clock
+    factory: sessionmaker[Session],
+    consortium_code: str,
+    night: date,
+    *,
+    now: Clock,
+    out_dir: Path | None = None,
+    key: bytes | None = None,
 ) -> Outcome:
-    """Recompute the book; findings fail the run, enter the audit log and reach admins.
+    """Recompute the book, the audit trail and the records beside them; compare the anchors.
 
-    The check reads in a read-only session of its own, outside the short transaction that
-    records the result: a year's chain takes a while to walk and should hold no locks meanwhile.
+    Findings fail the run, enter the audit log and reach admins. A clean run anchors the chain
+    heads it read before walking (``reports.anchors``) in ``out_dir``, so tomorrow's run can tell
+    whether anything up to them was rewritten. The check reads in a session of its own, outside
+    the short transaction that records the result: a year's chain takes a while to walk and
+    should hold no locks meanwhile.
     """
     findings: list[Finding] = []
+    said: list[str] = []
 
     def check() -> None:
         with factory() as session:
-            findings.extend(verify(session, consortium_code))
+            heads = anchors.current_heads(session, consortium_code, now())
+            verdict = verify_consortium(session, consortium_code, out_dir, key)
+        findings.extend(verdict.findings)
+        said.append(verdict.anchor_line())
+        if not findings and out_dir is not None and heads:
+            anchors.append(out_dir, heads, key)
 
     def work(session: Session, consortium_id: int) -> tuple[RunStatus, str]:
         if not findings:
-            return RunStatus.DONE, summarize(findings)
+            return RunStatus.DONE, " ".join([summarize(findings), *said])
         _report_broken_ledger(session, consortium_id, consortium_code, findings, now())
         return RunStatus.FAILED, "\n".join(str(finding) for finding in findings)
 

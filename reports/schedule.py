@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approvals.business_days import is_business_day
 from approvals.fiscal import Period, financial_year, month_of
 from approvals.models import Consortium
+from reports import anchors
 from reports.jobs import (
     RECONCILIATION_JOB,
     TIMERS_JOB,
@@ -173,8 +174,10 @@ def _tick(factory: sessionmaker[Session], due: Due, _out_dir: Path, now: Clock) 
     return timers_tick(factory, due.consortium, due.due_at, now=now)
 
 
-def _verify(factory: sessionmaker[Session], due: Due, _out_dir: Path, now: Clock) -> Outcome:
-    return nightly_verify(factory, due.consortium, date.fromisoformat(due.label), now=now)
+def _verify(factory: sessionmaker[Session], due: Due, out_dir: Path, now: Clock) -> Outcome:
+    night = date.fromisoformat(due.label)
+    key = anchors.key_from_env()
+    return nightly_verify(factory, due.consortium, night, now=now, out_dir=out_dir, key=key)
 
 
 def _close(factory: sessionmaker[Session], due: Due, out_dir: Path, now: Clock) -> Outcome:

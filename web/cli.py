@@ -25,6 +25,8 @@ from ledger.errors import LedgerError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
 from ledger.verify import summarize, verify
+from reports import anchors
+from reports.integrity import consortium_codes, verify_consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, available_kinds, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
@@ -61,6 +63,34 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database is at revision {revision}.")
 
 
+@db.command("grant-app-role")
+@click.argument("role")
+@click.option("--print", "print_only", is_flag=True, help="Print the SQL instead of running it.")
+@with_appcontext
+def db_grant_app_role(role: str, print_only: bool) -> None:
+    """Let ROLE (which owns nothing) do the app's work and no more (PostgreSQL; run as owner)."""
+    from sqlalchemy import text
+
+    from ledger.db import make_engine
+    from migrations.grants import grant_statements
+
+    try:
+        statements = grant_statements(role)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    if print_only:
+        click.echo("".join(f"{statement};\n" for statement in statements), nl=False)
+        return
+    engine = make_engine(current_app.config["FLEXPOOL"].database_url)
+    if engine.dialect.name != "postgresql":
+        raise click.UsageError("Roles and grants are PostgreSQL's; this database is not.")
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    engine.dispose()
+    click.echo(f"Role {role} may now read and write as the app does, and no more.")
+
+
 @main.group()
 def ledger() -> None:
     """Inspect and check the ledger."""
@@ -70,14 +100,24 @@ def ledger() -> None:
 @click.option("--book", "book", default=None, help="Book (consortium) code; all books if omitted.")
 @with_appcontext
 def ledger_verify(book: str | None) -> None:
-    """Recompute every counter, balance-after, sequence and hash; list every finding."""
+    """Recompute the ledger, the audit trail and the records beside them; compare the anchors."""
+    folder = Path(current_app.config["FLEXPOOL"].exports_dir)
+    try:
+        key = anchors.key_from_env()
+    except OSError as error:
+        raise click.ClickException(f"Cannot read FLEXPOOL_CHAIN_KEY_FILE: {error}") from error
     with session_factory(current_app)() as session:
-        findings = verify(session, book)
+        everything = set(book_codes(session)) | set(consortium_codes(session))
+        codes = [book] if book else sorted(everything)
+        verdicts = {code: verify_consortium(session, code, folder, key) for code in codes}
+    findings = [finding for verdict in verdicts.values() for finding in verdict.findings]
+    for finding in findings:
+        click.echo(str(finding))
+    for code, verdict in verdicts.items():
+        click.echo(f"{code}: {verdict.anchor_line()}")
     if not findings:
         click.echo(summarize(findings))
         return
-    for finding in findings:
-        click.echo(str(finding))
     click.echo(f"Ledger verification FAILED with {len(findings)} finding(s).", err=True)
     sys.exit(1)
 

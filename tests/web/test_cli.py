@@ -121,7 +121,7 @@ def test_verify_exits_1_and_lists_every_finding_when_the_ledger_was_tampered_wit
     demo_db: Path,
 ) -> None:
     run = runner_for(demo_db)
-    assert run("ledger", "verify").output.strip() == "Ledger verified: no findings."
+    assert run("ledger", "verify").output.strip().endswith("Ledger verified: no findings.")
     engine = make_engine(f"sqlite:///{demo_db}")
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER ledger_transfers_no_update"))
@@ -135,3 +135,36 @@ def test_verify_exits_1_and_lists_every_finding_when_the_ledger_was_tampered_wit
         and "[balance_after]" in result.output
     )
     assert "FAILED" in result.output
+
+
+def test_verify_compares_the_anchors_says_so_and_fails_on_a_rewritten_anchored_head(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from reports import anchors
+
+    env = {"FLEXPOOL_DATABASE_URL": f"sqlite:///{demo_db}", "FLEXPOOL_EXPORTS_DIR": str(tmp_path)}
+    runner = CliRunner(env=env)
+    clean = runner.invoke(main, ["ledger", "verify"], catch_exceptions=False)
+    assert "NORTHCOAST: Anchors: none yet" in clean.output and clean.exit_code == 0
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    anchors.append(tmp_path, [anchors.Anchor("ledger", "NORTHCOAST", 1, "0" * 64, at)], None)
+    result = runner.invoke(main, ["ledger", "verify"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "[anchor] The ledger chain's #1" in result.output
+    assert "NORTHCOAST: Anchors: compared 1 anchored chain head(s)" in result.output
+
+
+def test_grant_app_role_prints_insert_only_grants_for_append_only_tables_and_no_truncate(
+    tmp_path: Path,
+) -> None:
+    run = runner_for(tmp_path / "empty.db")
+    printed = run("db", "grant-app-role", "flexpool_app", "--print")
+    assert printed.exit_code == 0
+    assert "GRANT SELECT, INSERT ON decisions TO flexpool_app;" in printed.output
+    assert "GRANT SELECT, INSERT, UPDATE ON payments TO flexpool_app;" in printed.output
+    assert "TRUNCATE" not in printed.output and "TRIGGER" not in printed.output
+    refused = run("db", "grant-app-role", "app; DROP TABLE users", "--print")
+    assert refused.exit_code == 2 and "not a plain role name" in refused.output
+    assert run("db", "grant-app-role", "flexpool_app").exit_code == 2  # SQLite has no roles
