@@ -239,7 +239,20 @@ def test_ledger_findings_are_listed_one_by_one(login: Any, monkeypatch: pytest.M
         Finding("counter", "Account pool: debits posted is $1.00 but …", book=BOOK, account="pool"),
         Finding("chain", "Transaction #7 does not match its hash", book=BOOK, transaction_id=7),
     ]
-    monkeypatch.setattr("web.pages.auditor.verify", lambda session, book: found)
+    monkeypatch.setattr("reports.integrity.verify", lambda session, book: found)
     page = text(login("finmgr@lead.demo").get("/audit/verify/ledger"))
     assert "Ledger has 2 finding(s)." in page and "Pass." not in page
     assert "Transaction #7 does not match its hash" in page and "debits posted is $1.00" in page
+
+
+def test_the_auditors_verify_also_checks_the_records_beside_the_ledger(
+    login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payments, refunds, approved amounts and decisions, as the nightly verify checks them."""
+    tampered = [
+        Finding("records", "Payment #3 says $90.00 but its transaction moved $9.00", book=BOOK)
+    ]
+    monkeypatch.setattr("reports.integrity.verify_records", lambda session, consortium: tampered)
+    page = text(login("auditor@lead.demo").get("/audit/verify/ledger"))
+    assert "Ledger has 1 finding(s)." in page and "Payment #3 says $90.00" in page
+    assert "Anchors:" in page

@@ -7,9 +7,10 @@ opening a client's ledger account reads the client record, and that read is itse
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
@@ -30,7 +31,9 @@ from ledger.queries import (
     totals,
 )
 from ledger.values import AccountType, normal
-from ledger.verify import summarize, verify
+from ledger.verify import summarize
+from reports import anchors
+from reports.integrity import verify_consortium
 from web import db_session
 from web.auth import actor, as_actor, local_today, now
 from web.forms import FormReader
@@ -212,12 +215,17 @@ def ledger_verify() -> ResponseReturnValue:
     who = _reader()
     session = db_session()
     book = _book(session, who)
-    findings = verify(session, book)
+    folder = Path(current_app.config["FLEXPOOL"].exports_dir)
+    try:
+        verdict = verify_consortium(session, book, folder, anchors.key_from_env())
+    except OSError:  # the key file named by FLEXPOOL_CHAIN_KEY_FILE cannot be read
+        verdict = verify_consortium(session, book, None, None)
     return render_template(
         "auditor/ledger_verify.html",
         book=book,
-        findings=findings,
-        summary=summarize(findings),
+        findings=verdict.findings,
+        summary=summarize(verdict.findings),
+        anchor_line=verdict.anchor_line(),
         checked_at=now(),
     )
 
