@@ -32,6 +32,7 @@ LIMITS = {"payee": 200, "description": 500, "reference": 200}  # the bank_lines 
 KNOWN = ("date", "amount", "payee", "description", "reference", "cheque number")
 REQUIRED = ("date", "amount")
 
+_OPEN_QUOTE = "(a quote opened on this line is never closed)"
 _DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", re.ASCII)
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 
@@ -105,17 +106,24 @@ def _decode(data: bytes) -> str:
             [Finding(None, f"The file is larger than {MAX_FILE_BYTES // 1000:,} KB.")]
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise StatementRefusedError(
             [Finding(line, "This is not UTF-8 text: save the statement as CSV UTF-8.")]
         ) from error
+    if "\x00" in text:  # no bank writes one, and no database column can hold one
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise StatementRefusedError([Finding(line, "This line holds a NUL byte: not CSV text.")])
+    return text
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Non-blank rows with the line each starts on (a quoted cell may span lines).
+
+    Strict: a quote left open (which would swallow every later line into one cell) or text
+    after a closing quote refuses the file at the line where that row starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     try:
         for cells in reader:
@@ -123,9 +131,8 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 yield start, cells
             start = reader.line_num + 1
     except csv.Error as error:
-        raise StatementRefusedError(
-            [Finding(start, f"This is not valid CSV ({error}).")]
-        ) from error
+        reason = _OPEN_QUOTE if str(error) == "unexpected end of data" else f"({error})"
+        raise StatementRefusedError([Finding(start, f"This is not valid CSV {reason}.")]) from error
 
 
 def _columns(header: list[str]) -> list[str]:

@@ -126,3 +126,24 @@ def test_line_numbers_count_the_lines_of_the_file_even_inside_a_quoted_cell() ->
     data = csv_of(PLAIN, '01/11/2026,-5,Payee,"first half\nsecond half",R', "bad,5,,,")
     (finding,) = refused(data).findings
     assert finding.line_number == 4
+
+
+@pytest.mark.parametrize(
+    ("rows", "words", "line"),
+    [
+        # The quote opened on line 3 runs to the end: once, all of it read as one garbled line.
+        (["01/11/2026,-5,A,,R1", '02/11/2026,-6,"B,,R2', "03/11/2026,-7,C,,R3"], "never closed", 3),
+        (["01/11/2026,-5,A,,R1", '02/11/2026,-6,"B"x,,R2'], "',' expected", 3),
+    ],
+)
+def test_a_quote_left_open_or_followed_by_text_refuses_the_file_at_its_line(
+    rows: list[str], words: str, line: int
+) -> None:
+    (finding,) = refused(csv_of(PLAIN, *rows)).findings
+    assert words in finding.message and finding.line_number == line
+
+
+def test_a_nul_byte_refuses_the_file_at_its_line() -> None:
+    data = csv_of(PLAIN, "01/11/2026,-5,A,,R1", "02/11/2026,-6,B\x00C,,R2")
+    (finding,) = refused(data).findings
+    assert "NUL" in finding.message and finding.line_number == 3
