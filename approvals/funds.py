@@ -16,6 +16,7 @@ from approvals.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Consortium, Organisation, Role
 from approvals.setup import envelope_account
+from ledger.dates import DATE_WINDOW
 from ledger.posting import post_entry, reverse_transaction
 from ledger.values import JournalEntry, Posted, Transfer, TransferKind
 
@@ -39,6 +40,8 @@ def _post(
 ) -> Posted:
     if not isinstance(on, date) or isinstance(on, datetime):
         raise InvalidInputError("Give the date.", fields={"on": "A date."})
+    if (outside := DATE_WINDOW.problem(on, now.date())) is not None:
+        raise InvalidInputError(f"The date must be {outside}.", fields={"on": f"Give {outside}."})
     book = session.get_one(Consortium, actor.consortium_id).code
     posted = post_entry(
         session, JournalEntry(book, on, memo, actor.label, (transfer,), key), now=now
