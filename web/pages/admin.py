@@ -47,6 +47,7 @@ from web import db_session
 from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of
 from web.forms import FormReader
+from web.input_guard import MAX_JSON_DEPTH, REFUSED_TEXT, json_depth, refused_path
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 T = TypeVar("T")
@@ -671,6 +672,11 @@ def parse_rules(
     text: str, *, organisations: set[str], categories: set[str], users: set[int]
 ) -> list[RuleSpec]:
     """The editor's JSON as rules, or one error listing every problem with where it is."""
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise InvalidInputError(
+            "The rules were not saved.",
+            fields={"rules": f"JSON nested at most {MAX_JSON_DEPTH} deep."},
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -679,6 +685,8 @@ def parse_rules(
             "The rules are not valid JSON; nothing was saved.",
             fields={"rules": f"Not valid JSON at {where}: {error.msg}."},
         ) from error
+    if refused_path(data) is not None:
+        raise InvalidInputError("The rules were not saved.", fields={"rules": REFUSED_TEXT})
     if not isinstance(data, list) or not data:
         raise InvalidInputError(
             "The rules were not saved.",

@@ -1,0 +1,143 @@
+"""Hostile input at every door: refused with a 4xx, never a 5xx, and the database unchanged.
+
+The doors come from the URL map and the API's route table (like the authorization matrix), not a
+hand list: every form route gets a NUL in a field and in an uploaded file's name; every API write
+gets a NUL and a lone surrogate in each of its text fields, a far or ISO-week date in each of its
+date fields, and JSON nested 100,000 deep. The whole database is fingerprinted (every row of
+every table, in primary-key order) before and after, and must not have moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from marshmallow import fields
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from ledger.db import Base
+from migrations import load_models
+from tests.web.conftest import Client
+from web.api.core import OPERATIONS, Operation
+
+API = "/api/v1"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+FAR_DATES = ["9999-12-31", "1900-01-01", "2026-W01", "2026-W01-1", "20260101"]
+DEEP = "[" * 100_000 + "]" * 100_000
+PARAM = re.compile(r"<(?:(\w+):)?\w+>")
+
+
+def fingerprint(app: Flask) -> str:
+    """Every row of every table the app declares, in primary-key order, hashed."""
+    load_models()
+    digest = hashlib.sha256()
+    engine = app.extensions["flexpool.engine"]
+    with engine.connect() as connection:
+        for table in sorted(Base.metadata.tables.values(), key=lambda t: t.name):
+            order = list(table.primary_key.columns) or list(table.columns)
+            digest.update(table.name.encode())
+            for row in connection.execute(select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def filled(rule: str) -> str:
+    """A rule's URL with each path parameter given a plausible value."""
+    return PARAM.sub(lambda m: "1" if m.group(1) == "int" else "x", rule)
+
+
+def form_routes(app: Flask) -> list[str]:
+    return sorted(
+        filled(rule.rule)
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or set()) and not rule.rule.startswith(API)
+    )
+
+
+def api_writes() -> Iterator[tuple[Operation, str]]:
+    for operation in OPERATIONS:
+        if operation.method in WRITES and operation.body is not None:  # others read no body
+            yield operation, API + filled(operation.rule)
+
+
+def body_fields(operation: Operation, kind: type[fields.Field]) -> list[str]:  # type: ignore[type-arg]
+    if operation.body is None:
+        return []
+    declared = operation.body().fields
+    return [field.data_key or name for name, field in declared.items() if isinstance(field, kind)]
+
+
+@pytest.fixture
+def finance(login: Any) -> Client:
+    signed: Client = login("fin@lead.demo")
+    return signed
+
+
+@pytest.fixture
+def bearer(app: Flask) -> str:
+    answer = app.test_client().post(
+        f"{API}/tokens", json={"email": "pm@lead.demo", "password": "flexpool-demo"}
+    )
+    assert answer.status_code == 201
+    token: str = answer.get_json()["token"]
+    return token
+
+
+def send_json(app: Flask, token: str, method: str, url: str, text: str) -> TestResponse:
+    return app.test_client().open(
+        url,
+        method=method,
+        data=text.encode("utf-8", "surrogatepass"),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_every_form_route_refuses_a_nul_in_a_field_or_a_file_name_and_changes_nothing(
+    app: Flask, finance: Client
+) -> None:
+    before = fingerprint(app)
+    routes = form_routes(app)
+    assert len(routes) > 20  # the map was read, not an empty list
+    answers: dict[str, int] = {}
+    for url in routes:
+        answers[url] = finance.post(url, {"note": "before\x00after"}).status_code
+        upload = {"csrf_token": finance.token, "document": (io.BytesIO(b"x"), "a\x00.png")}
+        answers[url + " (file)"] = finance.client.post(
+            url, data=upload, content_type="multipart/form-data"
+        ).status_code
+    assert {url: status for url, status in answers.items() if status != 422} == {}
+    assert fingerprint(app) == before
+
+
+def test_every_api_write_refuses_nul_surrogates_far_dates_and_deep_json_and_changes_nothing(
+    app: Flask, bearer: str
+) -> None:
+    before = fingerprint(app)
+    wrong: dict[str, Any] = {}
+    writes = list(api_writes())
+    assert len(writes) > 10
+    for operation, url in writes:
+        sent: list[tuple[str, str, str]] = [("deep", DEEP, "_body")]
+        for name in body_fields(operation, fields.String):
+            sent.append((f"{name}=NUL", json.dumps({name: "a\x00b"}), name))
+            sent.append((f"{name}=surrogate", '{"' + name + '": "a\\ud800b"}', name))
+        for name in body_fields(operation, fields.Date):
+            sent += [(f"{name}={day}", json.dumps({name: day}), name) for day in FAR_DATES]
+        for label, text, field in sent:
+            answer = send_json(app, bearer, operation.method, url, text)
+            named = (answer.get_json(silent=True) or {}).get("fields", {})
+            # 403/404: the caller's scope is checked before the body is read, which is fine.
+            if answer.status_code not in (403, 404) and not (
+                answer.status_code == 422 and field in named
+            ):
+                wrong[f"{operation.method} {url} {label}"] = (answer.status_code, named)
+    assert wrong == {}
+    assert fingerprint(app) == before
