@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
@@ -25,6 +26,7 @@ from werkzeug.test import TestResponse
 from ledger.db import Base
 from migrations import load_models
 from tests.web.conftest import Client
+from tests.web.test_sf_and_approver_pages import PNG, _client_of, _new_request
 from web.api.core import OPERATIONS, Operation
 
 API = "/api/v1"
@@ -140,4 +142,91 @@ def test_every_api_write_refuses_nul_surrogates_far_dates_and_deep_json_and_chan
             ):
                 wrong[f"{operation.method} {url} {label}"] = (answer.status_code, named)
     assert wrong == {}
+    assert fingerprint(app) == before
+
+
+# -- focused: each door on its own ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "/%09/evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/ok\r\nSet-Cookie: x=1",
+    ],
+)
+def test_signing_in_never_redirects_off_the_site(client: Client, target: str) -> None:
+    client.get("/login")
+    answer = client.post(
+        "/login?" + urlencode({"next": target}),
+        {"email": "sf@ngo1.demo", "password": "flexpool-demo"},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
+
+
+def test_signing_in_returns_to_a_page_of_the_site(client: Client) -> None:
+    client.get("/login")
+    answer = client.post(
+        "/login?" + urlencode({"next": "/sf/?q=ab%20c"}),
+        {"email": "sf@ngo1.demo", "password": "flexpool-demo"},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/sf/?q=ab%20c"
+
+
+@pytest.mark.parametrize("name", ["счёт-фактура.png", "見積書.png", "devis été.png"])
+def test_a_document_named_in_any_script_downloads_under_its_own_name(
+    app: Flask, login: Any, name: str
+) -> None:
+    sf = login("sf@ngo1.demo")
+    request_id = _new_request(app, sf, _client_of(app, "sf@ngo1.demo").id, intent="draft")
+    upload = {"csrf_token": sf.token, "kind": "quote", "document": (io.BytesIO(PNG), name)}
+    answer = sf.client.post(
+        f"/requests/{request_id}/attachments", data=upload, content_type="multipart/form-data"
+    )
+    assert answer.status_code == 302
+    page = sf.get(f"/requests/{request_id}").get_data(as_text=True)
+    found = re.search(rf"/requests/{request_id}/attachments/\d+", page)
+    assert found
+    download = sf.get(found.group(0))
+    assert download.status_code == 200 and download.data == PNG
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.isascii() and f"filename*=UTF-8''{quote(name)}" in disposition
+
+
+def test_a_nul_in_a_path_or_a_query_is_refused_and_reads_nothing(
+    app: Flask, bearer: str, finance: Client
+) -> None:
+    auth = {"Authorization": f"Bearer {bearer}"}
+    path = app.test_client().get(f"{API}/accounts/org:NGO1%00", headers=auth)
+    assert path.status_code == 404 and path.get_json()["error"] == "not_found"
+    query = app.test_client().get(f"{API}/requests?state=pending%00", headers=auth)
+    assert query.status_code == 422 and "state" in query.get_json()["fields"]
+    assert finance.get("/finance/?q=%00").status_code == 422
+
+
+def test_deep_json_is_refused_in_the_policy_editor_too(app: Flask, login: Any) -> None:
+    admin = login("admin@lead.demo")
+    before = fingerprint(app)
+    answer = admin.post("/admin/policy", {"rules": DEEP, "then": "draft"})
+    assert answer.status_code == 422 and "nested at most" in answer.get_data(as_text=True)
+    assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize("day", ["2026-W01-1", "9999-12-31", "1900-01-01"])
+def test_a_move_between_envelopes_on_a_far_or_week_date_is_refused_on_the_page(
+    app: Flask, login: Any, day: str
+) -> None:
+    pm = login("pm@lead.demo")
+    before = fingerprint(app)
+    form = {"source": "NGO1", "target": "NGO2", "amount": "1.00", "memo": "m"}
+    answer = pm.post("/pm/move", {**form, "on": day})
+    assert answer.status_code == 422, answer.get_data(as_text=True)[:3000]
+    assert 'id="e-on"' in answer.get_data(as_text=True)
     assert fingerprint(app) == before
