@@ -119,6 +119,30 @@ def test_every_form_route_refuses_a_nul_in_a_field_or_a_file_name_and_changes_no
     assert fingerprint(app) == before
 
 
+def test_every_page_refuses_a_nul_in_its_query_string(app: Flask, finance: Client) -> None:
+    pages = sorted(
+        filled(rule.rule)
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or set()) and rule.endpoint != "static"
+    )
+    assert len(pages) > 20
+    answers = {url: finance.get(url + "?q=a%00b").status_code for url in pages}
+    assert {url: status for url, status in answers.items() if status != 422} == {}
+
+
+def test_text_in_any_script_is_never_a_server_error(
+    app: Flask, finance: Client, bearer: str
+) -> None:
+    words = "Дмитрий 見積書 ﷺ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 e\u0301"
+    for url in form_routes(app):
+        if "logout" not in url:
+            assert finance.post(url, {"note": words, "memo": words}).status_code < 500, url
+    for operation, url in api_writes():
+        body = {name: words for name in body_fields(operation, fields.String)}
+        answer = send_json(app, bearer, operation.method, url, json.dumps(body))
+        assert answer.status_code < 500, (url, answer.get_json(silent=True))
+
+
 def test_every_api_write_refuses_nul_surrogates_far_dates_and_deep_json_and_changes_nothing(
     app: Flask, bearer: str
 ) -> None:
