@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from approvals.errors import InvalidInputError
+from ledger.dates import DATE_WINDOW
 from ledger.errors import InvalidAmountError
 from ledger.money import parse_cents
 
@@ -73,8 +74,9 @@ class StatementRefusedError(InvalidInputError):
         self.findings = findings
 
 
-def parse_statement(data: bytes) -> list[StatementLine]:
-    """Every line of the file, or :class:`StatementRefusedError` naming every bad one."""
+def parse_statement(data: bytes, *, today: date | None = None) -> list[StatementLine]:
+    """Every line of the file, or :class:`StatementRefusedError` naming every bad one; given
+    ``today``, each line's date must also be inside the ledger's window (ledger/dates.py)."""
     text = _decode(data)
     rows = list(_rows(text))
     if not rows:
@@ -91,6 +93,9 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     findings: list[Finding] = []
     for number, cells in body:
         line, problems = _line(number, cells, columns)
+        outside = DATE_WINDOW.problem(line.on, today) if line and today else None
+        if outside is not None:
+            line, problems = None, [f"Date must be {outside}."]
         if problems:
             findings.append(Finding(number, " ".join(problems)))
         if line is not None:
