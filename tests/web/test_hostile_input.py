@@ -9,6 +9,7 @@ every table, in primary-key order) before and after, and must not have moved.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -254,3 +255,13 @@ def test_a_move_between_envelopes_on_a_far_or_week_date_is_refused_on_the_page(
     assert answer.status_code == 422, answer.get_data(as_text=True)[:3000]
     assert 'id="e-on"' in answer.get_data(as_text=True)
     assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize("after", ["a\x00b", "a\ud800b"], ids=["nul", "surrogate"])
+def test_a_forged_cursor_holding_refused_text_is_a_422(app: Flask, bearer: str, after: str) -> None:
+    text = json.dumps({"after": after})  # ASCII: the surrogate travels as \\ud800
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    answer = app.test_client().get(
+        f"{API}/accounts?cursor={cursor}", headers={"Authorization": f"Bearer {bearer}"}
+    )
+    assert answer.status_code == 422 and "cursor" in answer.get_json()["fields"]

@@ -31,7 +31,7 @@ from web import session_factory
 from web.api import blueprint
 from web.api.schemas import MAX_ID
 from web.auth import local_today, now
-from web.input_guard import load_json
+from web.input_guard import load_json, refused_path
 
 _KEY = re.compile(r"[\x21-\x7e]{1,80}", re.ASCII)
 Work = Callable[[Session, Actor, dict[str, Any]], Any]
@@ -340,7 +340,7 @@ def decode_cursor(cursor: str | None) -> str | int | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["after"]
     except (ValueError, KeyError, TypeError, UnicodeError) as error:
         raise ValidationError({"cursor": ["Not a cursor given by this API."]}) from error
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int) or refused_path(value):
         raise ValidationError({"cursor": ["Not a cursor given by this API."]})
     return value
 
