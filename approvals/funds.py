@@ -28,6 +28,14 @@ def _memo(text: str, what: str) -> str:
     return memo
 
 
+def _check_on(on: date, now: datetime) -> None:
+    """The accounting date, named as the field ``on`` (the ledger checks the window again)."""
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise InvalidInputError("Give the date.", fields={"on": "A date."})
+    if (outside := DATE_WINDOW.problem(on, now.date())) is not None:
+        raise InvalidInputError(f"The date must be {outside}.", fields={"on": f"Give {outside}."})
+
+
 def _post(
     session: Session,
     actor: Actor,
@@ -38,10 +46,7 @@ def _post(
     key: str | None,
     now: datetime,
 ) -> Posted:
-    if not isinstance(on, date) or isinstance(on, datetime):
-        raise InvalidInputError("Give the date.", fields={"on": "A date."})
-    if (outside := DATE_WINDOW.problem(on, now.date())) is not None:
-        raise InvalidInputError(f"The date must be {outside}.", fields={"on": f"Give {outside}."})
+    _check_on(on, now)
     book = session.get_one(Consortium, actor.consortium_id).code
     posted = post_entry(
         session, JournalEntry(book, on, memo, actor.label, (transfer,), key), now=now
@@ -173,6 +178,7 @@ def reverse(
 ) -> Posted:
     """Undo a mistaken grant, allocation or move with its mirror image (FIN_MGR only)."""
     actor.require_lead(Role.FIN_MGR, doing="reverse ledger transactions")
+    _check_on(on, now)
     book = session.get_one(Consortium, actor.consortium_id).code
     posted = reverse_transaction(
         session,
