@@ -21,6 +21,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from approvals.errors import InvalidInputError
+from web.errors import wants_json
 
 MAX_JSON_DEPTH = 32  # the deepest body the API takes is 3 levels; the policy editor's rules 4
 REFUSED_TEXT = "Text may not contain a NUL byte or an unpaired surrogate."
@@ -47,7 +48,8 @@ def _guard() -> None:
     if is_refused(request.path):
         raise NotFound("There is no such page.")
     pairs: list[tuple[str, str]] = list(request.args.items(multi=True))
-    if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not request.is_json:
+    # The API reads its JSON body itself (load_json below): parsing it as a form would eat it.
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not wants_json():
         pairs += request.form.items(multi=True)
         pairs += [(name, f.filename or "") for name, f in request.files.items(multi=True)]
     field = first_refused(pairs)
