@@ -47,7 +47,7 @@ from web import db_session
 from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of
 from web.forms import FormReader
-from web.input_guard import MAX_JSON_DEPTH, REFUSED_TEXT, json_depth, refused_path
+from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 T = TypeVar("T")
@@ -672,13 +672,11 @@ def parse_rules(
     text: str, *, organisations: set[str], categories: set[str], users: set[int]
 ) -> list[RuleSpec]:
     """The editor's JSON as rules, or one error listing every problem with where it is."""
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise InvalidInputError(
-            "The rules were not saved.",
-            fields={"rules": f"JSON nested at most {MAX_JSON_DEPTH} deep."},
-        )
     try:
-        data = json.loads(text)
+        data = parse_json(text)
+    except TooDeepError as error:
+        refused = {"rules": str(error)}
+        raise InvalidInputError("The rules were not saved.", fields=refused) from error
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise InvalidInputError(
