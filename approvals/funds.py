@@ -16,6 +16,7 @@ from approvals.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Consortium, Organisation, Role
 from approvals.setup import envelope_account
+from ledger.dates import DATE_WINDOW
 from ledger.posting import post_entry, reverse_transaction
 from ledger.values import JournalEntry, Posted, Transfer, TransferKind
 
@@ -25,6 +26,14 @@ def _memo(text: str, what: str) -> str:
     if not 0 < len(memo) <= 300:
         raise InvalidInputError(f"Say what this {what} is.", fields={"memo": "1-300 characters."})
     return memo
+
+
+def _check_on(on: date, now: datetime) -> None:
+    """The accounting date, named as the field ``on`` (the ledger checks the window again)."""
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise InvalidInputError("Give the date.", fields={"on": "A date."})
+    if (outside := DATE_WINDOW.problem(on, now.date())) is not None:
+        raise InvalidInputError(f"The date must be {outside}.", fields={"on": f"Give {outside}."})
 
 
 def _post(
@@ -37,8 +46,7 @@ def _post(
     key: str | None,
     now: datetime,
 ) -> Posted:
-    if not isinstance(on, date) or isinstance(on, datetime):
-        raise InvalidInputError("Give the date.", fields={"on": "A date."})
+    _check_on(on, now)
     book = session.get_one(Consortium, actor.consortium_id).code
     posted = post_entry(
         session, JournalEntry(book, on, memo, actor.label, (transfer,), key), now=now
@@ -170,6 +178,7 @@ def reverse(
 ) -> Posted:
     """Undo a mistaken grant, allocation or move with its mirror image (FIN_MGR only)."""
     actor.require_lead(Role.FIN_MGR, doing="reverse ledger transactions")
+    _check_on(on, now)
     book = session.get_one(Consortium, actor.consortium_id).code
     posted = reverse_transaction(
         session,

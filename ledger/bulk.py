@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.chain import TransactionContent, chain_hash
+from ledger.dates import window_problems
 from ledger.errors import InvalidEntryError, PeriodClosedError, UnknownAccountError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.posting import (
@@ -95,7 +96,7 @@ def load_history(
             tx_rows: list[tuple[Any, ...]] = []
             tr_rows: list[tuple[Any, ...]] = []
             for entry in chunk:
-                _check(entry, book, head.closed_through, by_code)
+                _check(entry, book, head.closed_through, by_code, now.date())
                 sequence += 1
                 backdated = high_water is not None and entry.effective_date < high_water
                 if not backdated:
@@ -168,10 +169,14 @@ def load_history(
 
 
 def _check(
-    entry: JournalEntry, book: str, closed_through: Any, by_code: dict[str, AccountState]
+    entry: JournalEntry,
+    book: str,
+    closed_through: Any,
+    by_code: dict[str, AccountState],
+    today: date,
 ) -> None:
     """The pure checks; an account code is valid here when it names an account of the book."""
-    problems = check_header(entry)
+    problems = check_header(entry) + window_problems(entry.effective_date, today)
     if entry.book != book:
         problems.append(f"entry is for book {entry.book}, not {book}")
     for index, leg in enumerate(entry.legs):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from ledger.chain import TransactionContent, TransferContent, chain_hash
+from ledger.dates import window_problems
 from ledger.errors import (
     AccountClosedError,
     AlreadyReversedError,
@@ -208,6 +209,8 @@ def _post(
     problems = check_entry(entry)
     if now.tzinfo is None:
         problems.append("now must be a timezone-aware datetime")
+    else:
+        problems += window_problems(entry.effective_date, now.date())
     if problems:
         raise InvalidEntryError(problems)
     conn = session.connection()

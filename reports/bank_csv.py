@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from approvals.errors import InvalidInputError
+from ledger.dates import DATE_WINDOW
 from ledger.errors import InvalidAmountError
 from ledger.money import parse_cents
 
@@ -32,6 +33,7 @@ LIMITS = {"payee": 200, "description": 500, "reference": 200}  # the bank_lines 
 KNOWN = ("date", "amount", "payee", "description", "reference", "cheque number")
 REQUIRED = ("date", "amount")
 
+_OPEN_QUOTE = "(a quote opened on this line is never closed)"
 _DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", re.ASCII)
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 
@@ -72,8 +74,9 @@ class StatementRefusedError(InvalidInputError):
         self.findings = findings
 
 
-def parse_statement(data: bytes) -> list[StatementLine]:
-    """Every line of the file, or :class:`StatementRefusedError` naming every bad one."""
+def parse_statement(data: bytes, *, today: date | None = None) -> list[StatementLine]:
+    """Every line of the file, or :class:`StatementRefusedError` naming every bad one; given
+    ``today``, each line's date must also be inside the ledger's window (ledger/dates.py)."""
     text = _decode(data)
     rows = list(_rows(text))
     if not rows:
@@ -90,6 +93,9 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     findings: list[Finding] = []
     for number, cells in body:
         line, problems = _line(number, cells, columns)
+        outside = DATE_WINDOW.problem(line.on, today) if line and today else None
+        if outside is not None:
+            line, problems = None, [f"Date must be {outside}."]
         if problems:
             findings.append(Finding(number, " ".join(problems)))
         if line is not None:
@@ -105,17 +111,24 @@ def _decode(data: bytes) -> str:
             [Finding(None, f"The file is larger than {MAX_FILE_BYTES // 1000:,} KB.")]
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise StatementRefusedError(
             [Finding(line, "This is not UTF-8 text: save the statement as CSV UTF-8.")]
         ) from error
+    if "\x00" in text:  # no bank writes one, and no database column can hold one
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise StatementRefusedError([Finding(line, "This line holds a NUL byte: not CSV text.")])
+    return text
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Non-blank rows with the line each starts on (a quoted cell may span lines).
+
+    Strict: a quote left open (which would swallow every later line into one cell) or text
+    after a closing quote refuses the file at the line where that row starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     try:
         for cells in reader:
@@ -123,9 +136,8 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 yield start, cells
             start = reader.line_num + 1
     except csv.Error as error:
-        raise StatementRefusedError(
-            [Finding(start, f"This is not valid CSV ({error}).")]
-        ) from error
+        reason = _OPEN_QUOTE if str(error) == "unexpected end of data" else f"({error})"
+        raise StatementRefusedError([Finding(start, f"This is not valid CSV {reason}.")]) from error
 
 
 def _columns(header: list[str]) -> list[str]:

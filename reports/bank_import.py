@@ -68,7 +68,7 @@ def import_statement(
     session: Session, importer: Importer, *, file_name: str, data: bytes, now: datetime
 ) -> ImportResult:
     """Parse (refusing a bad file whole), store every line, then match what is certain."""
-    parsed = parse_statement(data)
+    parsed = parse_statement(data, today=now.date())
     digest = hashlib.sha256(data).hexdigest()
     _refuse_reimport(session, importer.consortium_id, digest)
     statement = _add_statement(session, importer, _safe_name(file_name), digest, len(parsed), now)

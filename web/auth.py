@@ -47,6 +47,7 @@ from approvals.people import authenticate, change_password
 from ledger.db import run_in_transaction
 from web import db_session, session_factory
 from web.mail import send_soon
+from web.redirects import safe_next
 from web.security import limiter
 
 T = TypeVar("T")
@@ -197,10 +198,7 @@ def login() -> ResponseReturnValue:
         signed_in = run_in_transaction(session_factory(current_app), check)
         if signed_in is not None:
             login_user(signed_in)
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("home.index")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
         error = "That e-mail and password do not match an active account."
     return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
 

@@ -12,6 +12,7 @@ from datetime import date
 from werkzeug.datastructures import MultiDict
 
 from approvals.errors import InvalidInputError
+from ledger.dates import parse_day
 from ledger.errors import InvalidAmountError
 from ledger.money import parse_cents
 
@@ -61,7 +62,7 @@ class FormReader:
         if not value and not required:
             return None
         try:
-            return date.fromisoformat(value) if len(value) == 10 else _bad()
+            return parse_day(value)
         except ValueError:
             self.errors[name] = "A date like 2026-07-31."
             return None
@@ -82,7 +83,3 @@ class FormReader:
                 "Some fields need attention: " + ", ".join(sorted(self.errors)) + ".",
                 fields=dict(self.errors),
             )
-
-
-def _bad() -> date:
-    raise ValueError("not an ISO date")

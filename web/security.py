@@ -11,6 +11,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+from web import input_guard
+
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
 
@@ -49,6 +51,7 @@ def _headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    input_guard.init_app(app)
     limiter.init_app(app)
     app.after_request(_headers)
     if app.config.get("SESSION_COOKIE_SECURE"):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi
 
 from web import create_app
 
@@ -23,7 +24,28 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def _without_banner(headers: list[str]) -> list[str]:
+    return [line for line in headers if not line.lower().startswith("server:")]
+
+
+def hide_banner() -> None:
+    """gunicorn writes ``Server: gunicorn`` itself, before any header the app sets, so no
+    after_request hook can remove it: its own list of default headers is filtered instead.
+    Naming the server and its version only helps someone looking for a known flaw."""
+    response = wsgi.Response
+    if getattr(response, "_flexpool_quiet", False):
+        return
+    default_headers = response.default_headers
+
+    def quiet(self: Any) -> list[str]:
+        return _without_banner(default_headers(self))
+
+    response.default_headers = quiet
+    response._flexpool_quiet = True
+
+
 def run(*, host: str, port: int, workers: int, threads: int) -> None:
+    hide_banner()
     _Server(
         {
             "bind": f"{host}:{port}",

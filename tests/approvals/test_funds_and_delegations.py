@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -287,3 +288,22 @@ def test_nobody_delegates_to_or_grants_roles_to_another_consortiums_people(
                 now=world.now,
             ),
         )
+
+
+@pytest.mark.parametrize("on", [date(9999, 12, 31), date(1900, 1, 1)], ids=str)
+def test_grants_allocations_and_moves_dated_far_away_are_refused_naming_the_date(
+    world: World, on: date
+) -> None:
+    def grant(s: Any, a: Any) -> Any:
+        return receive_grant(s, a, amount_cents=100, on=on, memo="m", key=None, now=world.now)
+
+    def share(s: Any, a: Any) -> Any:
+        return allocate(
+            s, a, organisation="NGO1", amount_cents=100, on=on, memo="m", key=None, now=world.now
+        )
+
+    for who, work in (("fin", grant), ("pm", share)):
+        with pytest.raises(InvalidInputError) as caught:
+            as_(world, who, work)
+        assert set(caught.value.fields) == {"on"} and "a date from" in caught.value.message
+    assert posted(world, "pool") == 0

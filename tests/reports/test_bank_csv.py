@@ -126,3 +126,33 @@ def test_line_numbers_count_the_lines_of_the_file_even_inside_a_quoted_cell() ->
     data = csv_of(PLAIN, '01/11/2026,-5,Payee,"first half\nsecond half",R', "bad,5,,,")
     (finding,) = refused(data).findings
     assert finding.line_number == 4
+
+
+@pytest.mark.parametrize(
+    ("rows", "words", "line"),
+    [
+        # The quote opened on line 3 runs to the end: once, all of it read as one garbled line.
+        (["01/11/2026,-5,A,,R1", '02/11/2026,-6,"B,,R2', "03/11/2026,-7,C,,R3"], "never closed", 3),
+        (["01/11/2026,-5,A,,R1", '02/11/2026,-6,"B"x,,R2'], "',' expected", 3),
+    ],
+)
+def test_a_quote_left_open_or_followed_by_text_refuses_the_file_at_its_line(
+    rows: list[str], words: str, line: int
+) -> None:
+    (finding,) = refused(csv_of(PLAIN, *rows)).findings
+    assert words in finding.message and finding.line_number == line
+
+
+def test_a_nul_byte_refuses_the_file_at_its_line() -> None:
+    data = csv_of(PLAIN, "01/11/2026,-5,A,,R1", "02/11/2026,-6,B\x00C,,R2")
+    (finding,) = refused(data).findings
+    assert "NUL" in finding.message and finding.line_number == 3
+
+
+@pytest.mark.parametrize("day", ["31/12/9999", "01/01/1900"])
+def test_a_line_dated_outside_the_ledgers_window_is_refused_at_its_line(day: str) -> None:
+    data = csv_of(PLAIN, "01/11/2026,-5,A,,R1", f"{day},-6,B,,R2")
+    with pytest.raises(StatementRefusedError) as caught:
+        parse_statement(data, today=date(2026, 11, 20))
+    (finding,) = caught.value.findings
+    assert "Date must be a date from 01/01/2016" in finding.message and finding.line_number == 3

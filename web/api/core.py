@@ -31,6 +31,7 @@ from web import session_factory
 from web.api import blueprint
 from web.api.schemas import MAX_ID
 from web.auth import local_today, now
+from web.input_guard import load_json, refused_path
 
 _KEY = re.compile(r"[\x21-\x7e]{1,80}", re.ASCII)
 Work = Callable[[Session, Actor, dict[str, Any]], Any]
@@ -119,10 +120,7 @@ def _json_body() -> Any:
     raw = request.get_data()
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationError({"_body": ["Send a JSON object."]}) from error
+    return load_json(raw)
 
 
 def load_body(schema: type[Schema] | None) -> dict[str, Any]:
@@ -185,8 +183,8 @@ def ledger_key(who: Actor) -> str | None:
 def _fingerprint() -> str:
     raw = request.get_data()
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+        canonical = json.dumps(load_json(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValidationError:
         canonical = raw
     return tokens.fingerprint(request.method, request.path, canonical)
 
@@ -342,7 +340,7 @@ def decode_cursor(cursor: str | None) -> str | int | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["after"]
     except (ValueError, KeyError, TypeError, UnicodeError) as error:
         raise ValidationError({"cursor": ["Not a cursor given by this API."]}) from error
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int) or refused_path(value):
         raise ValidationError({"cursor": ["Not a cursor given by this API."]})
     return value
 

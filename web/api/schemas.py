@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
@@ -17,6 +18,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 from approvals.errors import InvalidInputError
 from approvals.models import NeedDomain
 from approvals.states import RequestState
+from ledger.dates import DATE_WINDOW, ISO_DAY
 from ledger.errors import InvalidAmountError
 from ledger.money import cents_to_decimal_text, parse_cents
 from reports.models import ExportKind, RunStatus
@@ -50,6 +52,25 @@ class Money(fields.Field):  # type: ignore[type-arg]
             return parse_cents(value, allow_zero=not self.positive, field="The amount")
         except InvalidAmountError as error:
             raise ValidationError(error.message) from error
+
+
+class Day(fields.Date):
+    """A day as ``YYYY-MM-DD`` only: marshmallow's Date also reads ISO week dates ("2026-W01")
+    and ``20260101``, which then pass for a real day nobody meant. ``bounded``: an accounting
+    date, also inside the ledger's window (which the ledger checks again itself)."""
+
+    def __init__(self, *, bounded: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bounded = bounded
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+            raise ValidationError("A date like 2026-07-31.")
+        day = super()._deserialize(value, attr, data, **kwargs)
+        outside = DATE_WINDOW.problem(day, datetime.now(UTC).date()) if self.bounded else None
+        if outside is not None:
+            raise ValidationError(f"Give {outside}.")
+        return day
 
 
 class In(Schema):
@@ -243,7 +264,7 @@ class NewRequestSchema(In):
     gst = Money(required=True)
     purpose = _text(500, required=True)
     no_other_channel = _text(1000, required=True)
-    needed_by = fields.Date(required=True)
+    needed_by = Day(required=True, bounded=True)
 
 
 class DecisionSchema(In):
@@ -264,7 +285,7 @@ class NewPaymentSchema(In):
     invoice_number = _text(40, required=True)
     inc_gst = Money(required=True, positive=True)
     gst = Money(required=True)
-    paid_on = fields.Date(required=True)
+    paid_on = Day(required=True, bounded=True)
     final = fields.Boolean(load_default=False, metadata={"description": "Settles the request."})
 
 
@@ -272,7 +293,7 @@ class NewPaymentSchema(In):
 
 
 class AccountArgs(Query):
-    as_of = fields.Date(metadata={"description": "Also give the posted balance at this day's end."})
+    as_of = Day(metadata={"description": "Also give the posted balance at this day's end."})
 
 
 class AccountSchema(Schema):
@@ -286,7 +307,7 @@ class AccountSchema(Schema):
 
 
 class EntryArgs(PageArgs):
-    as_of = fields.Date(metadata={"description": "Only entries dated on or before this day."})
+    as_of = Day(metadata={"description": "Only entries dated on or before this day."})
 
 
 class EntrySchema(Schema):
@@ -304,7 +325,7 @@ class EntrySchema(Schema):
 
 class GrantSchema(In):
     amount = Money(required=True, positive=True)
-    on = fields.Date(required=True)
+    on = Day(required=True, bounded=True)
     memo = _text(300, required=True)
 
 
@@ -318,7 +339,7 @@ class MoveSchema(GrantSchema):
 
 
 class ReverseSchema(In):
-    on = fields.Date(required=True)
+    on = Day(required=True, bounded=True)
     memo = _text(300, required=True)
 
 
@@ -330,7 +351,7 @@ class PostedSchema(Schema):
 
 
 class TrialBalanceArgs(Query):
-    as_of = fields.Date()
+    as_of = Day()
 
 
 class TrialBalanceLineSchema(Schema):

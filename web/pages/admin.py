@@ -47,6 +47,7 @@ from web import db_session
 from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of
 from web.forms import FormReader
+from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 T = TypeVar("T")
@@ -672,13 +673,18 @@ def parse_rules(
 ) -> list[RuleSpec]:
     """The editor's JSON as rules, or one error listing every problem with where it is."""
     try:
-        data = json.loads(text)
+        data = parse_json(text)
+    except TooDeepError as error:
+        refused = {"rules": str(error)}
+        raise InvalidInputError("The rules were not saved.", fields=refused) from error
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise InvalidInputError(
             "The rules are not valid JSON; nothing was saved.",
             fields={"rules": f"Not valid JSON at {where}: {error.msg}."},
         ) from error
+    if refused_path(data) is not None:
+        raise InvalidInputError("The rules were not saved.", fields={"rules": REFUSED_TEXT})
     if not isinstance(data, list) or not data:
         raise InvalidInputError(
             "The rules were not saved.",

@@ -7,16 +7,17 @@ decides.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -262,7 +263,14 @@ def document(request_id: int, attachment_id: int) -> ResponseReturnValue:
     )
     if attachment.request_id != request_id:
         raise NotFoundError("There is no such document.")
-    response = Response(data, mimetype=attachment.content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
+    # send_file writes an ASCII fallback and RFC 6266 filename*=UTF-8''... for any other name.
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        etag=False,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
