@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from approvals import audit
@@ -29,9 +30,31 @@ MAX_NAME = 80
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # a busy client must not write on every call
 
 
+CLAIM_WAIT = timedelta(seconds=5)  # how long a retry waits for its twin still running
+CLAIM_LEASE = timedelta(minutes=15)  # how long a claim outside the work's transaction holds
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
+
+
 class IdempotencyConflictError(ApprovalError):
+    """The key was used before for another request (the ledger says the same with this code)."""
+
     code = "idempotency_key_reused"
     kind = "conflict"
+
+
+class IdempotencyInProgressError(ApprovalError):
+    """The first call with this key is still running: retry shortly to get its answer."""
+
+    code = "idempotency_in_progress"
+    kind = "conflict"
+    retry_after = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The first request with this Idempotency-Key is still running; retry shortly to get"
+            " its answer.",
+            fields={"Idempotency-Key": "Retry shortly with the same key and body."},
+        )
 
 
 @dataclass(frozen=True)
@@ -202,8 +225,11 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def find_replay(session: Session, user_id: int, key: str, print_: str) -> IdempotentRequest | None:
-    """The stored first answer for this key; a conflict if the key was used for another write."""
+def find_replay(
+    session: Session, user_id: int, key: str, print_: str, *, now: datetime
+) -> IdempotentRequest | None:
+    """The stored first answer for this key; a conflict if the key was used for another write, a
+    409 to retry while a claim holds it, and nothing (the claim dropped) once its lease is over."""
     found = session.execute(
         select(IdempotentRequest).where(
             IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
@@ -214,10 +240,21 @@ def find_replay(session: Session, user_id: int, key: str, print_: str) -> Idempo
             "This Idempotency-Key was already used for a different request.",
             fields={"Idempotency-Key": "Use a new key for a new request."},
         )
-    return found
+    if found is None or found.lease_until is None:
+        return found
+    if found.lease_until > now:
+        raise IdempotencyInProgressError()
+    # Its holder died (a killed worker): release the claim so this call runs the work.
+    session.execute(
+        delete(IdempotentRequest).where(
+            IdempotentRequest.id == found.id, IdempotentRequest.lease_until == found.lease_until
+        )
+    )
+    session.flush()
+    return None
 
 
-def remember(
+def claim(
     session: Session,
     *,
     user_id: int,
@@ -225,11 +262,17 @@ def remember(
     method: str,
     path: str,
     print_: str,
-    status: int,
-    body: dict[str, Any],
     now: datetime,
+    lease: bool = False,
 ) -> None:
-    """Store the first answer in the same transaction as the write it answers."""
+    """Claim the key before the work runs, so a twin call waits for this one and replays it.
+
+    INVARIANT: one call per (user, key) does the work. Inside the work's own transaction
+    (``lease=False``) the claim is invisible until it commits with the answer: a twin's insert
+    waits on the unique index (on PostgreSQL at most ``CLAIM_WAIT``, then
+    :class:`IdempotencyInProgressError`), then fails, and the twin replays the answer. With
+    ``lease=True`` the claim commits on its own and holds until ``now + CLAIM_LEASE``.
+    """
     session.add(
         IdempotentRequest(
             user_id=user_id,
@@ -237,23 +280,35 @@ def remember(
             method=method,
             path=path[:300],
             fingerprint=print_,
-            status=status,
-            body=body,
+            status=409,
+            body={},
             created_at=now,
+            lease_until=now + CLAIM_LEASE if lease else None,
         )
     )
-    session.flush()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        _lock_timeout(session, f"{int(CLAIM_WAIT.total_seconds() * 1000)}ms")
+    try:
+        session.flush()
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise IdempotencyInProgressError() from error
+        raise
+    if postgres:
+        _lock_timeout(session, "0")
+
+
+def _lock_timeout(session: Session, value: str) -> None:
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": value})
 
 
 def settle(session: Session, *, user_id: int, key: str, status: int, body: dict[str, Any]) -> None:
-    """Put the real answer in place of a claim's placeholder.
-
-    For a write whose work commits on its own (an export): the key is claimed first, so a retry
-    arriving meanwhile is answered and never runs the work again, and settled afterwards.
-    """
+    """Put the real answer in place of the claim (and end its lease)."""
     found = _claimed(session, user_id, key)
     found.status = status
     found.body = body
+    found.lease_until = None
     session.flush()
 
 
