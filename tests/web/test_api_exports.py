@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals import tokens
+from approvals import idempotency
 from approvals.errors import InvalidInputError
 from approvals.models import AuditEvent, Payment
 from approvals.setup import create_consortium
@@ -237,7 +237,7 @@ def test_a_claim_whose_holder_died_is_released_when_its_lease_ends(
     monkeypatch.setitem(EXPORTERS, ExportKind.JOURNAL, journal)
     held = fin.post("/exports", body, **{"Idempotency-Key": key})
     assert assert_error(held, 409)["error"] == "idempotency_in_progress"
-    later = datetime.now(UTC) + tokens.CLAIM_LEASE + timedelta(minutes=1)
+    later = datetime.now(UTC) + idempotency.CLAIM_LEASE + timedelta(minutes=1)
     monkeypatch.setattr("web.api.core.now", lambda: later)
     retried = fin.post("/exports", body, **{"Idempotency-Key": key})
     assert retried.status_code == 201, retried.get_json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from approvals import idempotency
 from approvals.models import Decision
 from tests.web.conftest import make_app
-from tests.web.test_api import Api, draft_body, issue
+from tests.web.test_api import Api, assert_error, draft_body, issue
 from web import session_factory
 
 pytestmark = pytest.mark.postgres
 COPIES = 20
 ROUNDS = 8
+HANG = 120  # seconds
 
 
 @pytest.fixture
@@ -43,11 +46,12 @@ def _at_once(calls: list[Any]) -> list[Any]:
         start.wait()
         answers[index] = calls[index]()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(HANG)  # a guard against a hang (the old code waited for ever), not a timing
+    assert all(a is not None for a in answers), "a call never answered"
     return answers
 
 
@@ -80,3 +84,28 @@ def _approvals(app: Flask, rid: int) -> int:
             .where(Decision.request_id == rid, Decision.action == "approve")
         )
     return found or 0
+
+
+def test_a_twin_that_waits_too_long_is_told_to_retry_and_then_gets_its_turn(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for a first call still running is bounded: a clear 409 with Retry-After."""
+    monkeypatch.setattr(idempotency, "CLAIM_WAIT", timedelta(milliseconds=300))
+    sf = _api(app, "sf@ngo1.demo")
+    body, key = draft_body(app, sf), f"slow-{uuid.uuid4()}"
+    held = session_factory(app)()  # the first call, still running: its claim not committed
+    idempotency.claim(
+        held,
+        user_id=sf.get("/me").get_json()["id"],
+        key=key,
+        method="POST",
+        path="/api/v1/requests",
+        print_="first",
+        now=datetime.now(UTC),
+    )
+    answers = _at_once([lambda: sf.post("/requests", body, **{"Idempotency-Key": key})])
+    held.rollback()  # the first call failed: nothing kept under the key
+    held.close()
+    assert assert_error(answers[0], 409)["error"] == "idempotency_in_progress"
+    assert answers[0].headers["Retry-After"] == "2"
+    assert sf.post("/requests", body, **{"Idempotency-Key": key}).status_code == 201

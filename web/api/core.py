@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
-from approvals import tokens
+from approvals import idempotency, tokens
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError
 from ledger.db import run_in_transaction
@@ -188,7 +188,7 @@ def _fingerprint() -> str:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):
         canonical = raw
-    return tokens.fingerprint(request.method, request.path, canonical)
+    return idempotency.fingerprint(request.method, request.path, canonical)
 
 
 Guard = Callable[[Session, Actor], object]
@@ -199,7 +199,7 @@ def write(
 ) -> Response:
     """A change, run once per ``Idempotency-Key``: a retry gets the stored first answer.
 
-    The key is claimed before the work, in the same transaction (``tokens.claim``): a twin sent
+    The key is claimed before the work, in the same transaction (``idempotency.claim``): a twin sent
     while the first call runs waits for it and replays its answer (or, after a few seconds, gets
     a 409 ``idempotency_in_progress`` with Retry-After); it never runs the work a second time.
     ``guard`` checks scope and role before the body is read, so someone who may not act gets
@@ -212,7 +212,7 @@ def write(
     def unit(session: Session) -> tuple[int, Any, bool]:
         who = _actor(session, secret)
         if key is not None:
-            found = tokens.find_replay(session, who.user_id, key, print_, now=now())
+            found = idempotency.find_replay(session, who.user_id, key, print_, now=now())
             if found is not None:
                 return found.status, found.body, True
             _claim(session, who, key, print_)
@@ -220,12 +220,12 @@ def write(
             guard(session, who)
         payload = work(session, who, load_body(body))
         if key is not None:
-            tokens.settle(session, user_id=who.user_id, key=key, status=status, body=payload)
+            idempotency.settle(session, user_id=who.user_id, key=key, status=status, body=payload)
         return status, payload, False
 
     try:
         code, payload, replayed = _once(session_factory(current_app), unit, retry=key is not None)
-    except tokens.IdempotencyInProgressError as error:
+    except idempotency.IdempotencyInProgressError as error:
         return _in_progress(error)
     if replayed:
         return reply(payload, code, **{"Idempotent-Replayed": "true"})
@@ -244,13 +244,13 @@ def _once(factory: sessionmaker[Session], unit: Callable[[Session], T], *, retry
         return run_in_transaction(factory, unit)  # the twin claimed the key first: replay it
 
 
-def _in_progress(error: tokens.IdempotencyInProgressError) -> Response:
+def _in_progress(error: idempotency.IdempotencyInProgressError) -> Response:
     payload = {"error": error.code, "message": error.message, "fields": error.fields}
     return reply(payload, 409, **{"Retry-After": str(error.retry_after)})
 
 
 def _claim(session: Session, who: Actor, key: str, print_: str, *, lease: bool = False) -> None:
-    tokens.claim(
+    idempotency.claim(
         session,
         user_id=who.user_id,
         key=key,
@@ -283,7 +283,7 @@ def write_apart(
     (an export records its run itself; on SQLite it would wait on this call's write lock).
 
     Checks, body and ``prepare`` run in one transaction that also claims the Idempotency-Key
-    with a lease (``tokens.CLAIM_LEASE``); ``act`` then runs with no transaction open, and its
+    with a lease (``idempotency.CLAIM_LEASE``); ``act`` then runs with no transaction open, and its
     answer (status and body, a refusal included) is stored under the key. A retry meanwhile gets
     a 409 ``idempotency_in_progress`` with Retry-After and never runs ``act`` again; if ``act``
     raises, the claim is dropped so a retry may; if the process dies, the lease runs out and the
@@ -292,7 +292,7 @@ def write_apart(
     key, factory = idempotency_key(), session_factory(current_app)
     try:
         claim = _once(factory, _claiming(prepare, body, guard, key), retry=key is not None)
-    except tokens.IdempotencyInProgressError as error:
+    except idempotency.IdempotencyInProgressError as error:
         return _in_progress(error)
     if claim.replay is not None:
         return reply(claim.replay[1], claim.replay[0], **{"Idempotent-Replayed": "true"})
@@ -300,12 +300,16 @@ def write_apart(
         status, payload = act(claim.prepared)
     except Exception:
         if key is not None:
-            run_in_transaction(factory, lambda s: tokens.forget(s, user_id=claim.user_id, key=key))
+            run_in_transaction(
+                factory, lambda s: idempotency.forget(s, user_id=claim.user_id, key=key)
+            )
         raise
     if key is not None:
         run_in_transaction(
             factory,
-            lambda s: tokens.settle(s, user_id=claim.user_id, key=key, status=status, body=payload),
+            lambda s: idempotency.settle(
+                s, user_id=claim.user_id, key=key, status=status, body=payload
+            ),
         )
     return reply(payload, status)
 
@@ -317,7 +321,9 @@ def _claiming(
 
     def unit(session: Session) -> _Claim:
         who = _actor(session, secret)
-        found = tokens.find_replay(session, who.user_id, key, print_, now=now()) if key else None
+        found = (
+            idempotency.find_replay(session, who.user_id, key, print_, now=now()) if key else None
+        )
         if found is not None:
             return _Claim(who.user_id, replay=(found.status, found.body))
         if guard is not None:
