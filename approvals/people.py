@@ -1,4 +1,9 @@
-"""Users, passwords (argon2id via argon2-cffi) and memberships."""
+"""Users, passwords (argon2id via argon2-cffi) and memberships.
+
+A password must be at least 12 characters and not easy to guess: zxcvbn (Dropbox's estimator,
+with its frequency lists of common passwords, words and names) must score it 3 or more ("safely
+unguessable": about 10^8 guesses), the person's own e-mail and name counting as known words.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,22 @@ from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
-from approvals.models import AuditEvent, Membership, Organisation, Role, User
+from approvals.models import ApiToken, AuditEvent, Membership, Organisation, Role, User
 
 _HASHER = PasswordHasher()
 # Hashing this once means an unknown e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _HASHER.hash("flexpool: no such user")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", re.ASCII)
 MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+MIN_SCORE = 3  # zxcvbn's 0-4 scale
 
 
 def normalise_email(text: str) -> str:
@@ -31,20 +39,28 @@ def normalise_email(text: str) -> str:
     return email
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, *, known: tuple[str, ...] = ()) -> None:
+    """Refuse the short, the long and the easily guessed (``known``: the person's e-mail, name)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise InvalidInputError(
             f"A password needs at least {MIN_PASSWORD} characters.",
             fields={"password": f"Use at least {MIN_PASSWORD} characters."},
         )
-    if len(password) > 256:
+    if len(password) > MAX_PASSWORD:
         raise InvalidInputError(
-            "That password is too long.", fields={"password": "At most 256 characters."}
+            "That password is too long.", fields={"password": f"At most {MAX_PASSWORD} characters."}
+        )
+    verdict = zxcvbn(password, user_inputs=[k for k in known if k])
+    if verdict["score"] < MIN_SCORE:
+        hint = verdict["feedback"]["warning"] or "It would be easy to guess."
+        raise InvalidInputError(
+            f"That password is too easy to guess: {hint}",
+            fields={"password": f"{hint} Add more words or characters."},
         )
 
 
-def hash_password(password: str) -> str:
-    check_password_strength(password)
+def hash_password(password: str, *, known: tuple[str, ...] = ()) -> str:
+    check_password_strength(password, known=known)
     return _HASHER.hash(password)
 
 
@@ -63,7 +79,7 @@ def create_user_record(
     user = User(
         email=email,
         display_name=name,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, known=(email, name)),
         active=True,
         created_at=now,
     )
@@ -110,15 +126,33 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
-def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+def change_password(session: Session, user: User, *, current: str, new: str, now: datetime) -> None:
+    """A new password ends every session and revokes every API token of this person."""
     try:
         _HASHER.verify(user.password_hash, current)
     except (VerifyMismatchError, InvalidHashError) as error:
         raise InvalidInputError(
             "The current password is not right.", fields={"current": "Not right."}
         ) from error
-    user.password_hash = hash_password(new)
-    session.flush()
+    try:
+        user.password_hash = hash_password(new, known=(user.email, user.display_name))
+    except InvalidInputError as error:
+        raise InvalidInputError(error.message, fields={"new": error.fields["password"]}) from error
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    end_sessions(session, user)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session of this person (sign-out does, everywhere): their cookies carry the
+    session epoch they were made in, and the user loader refuses an older one."""
+    session.execute(
+        update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+    )
+    session.refresh(user, ["session_epoch"])
 
 
 def grant_role(
@@ -265,6 +299,8 @@ def set_user_active(
         return user
     user.active = active
     session.flush()
+    if not active:  # reactivating must not bring back a session from before
+        end_sessions(session, user)
     audit.record(
         session,
         consortium_id=actor.consortium_id,

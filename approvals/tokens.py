@@ -1,4 +1,4 @@
-"""API bearer tokens, and the stored first answer to a write sent with an idempotency key.
+"""API bearer tokens (the stored first answers of idempotent writes are in ``idempotency``).
 
 A token is ``fp_`` followed by 43 URL-safe characters (256 random bits). Only its sha256 is
 kept, so a copy of the database cannot be used to call the API. A token acts for its user in its
@@ -12,26 +12,20 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.actors import Actor
-from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
-from approvals.models import ApiToken, IdempotentRequest, Membership, Organisation, User
+from approvals.errors import InvalidInputError, NotFoundError
+from approvals.models import ApiToken, Membership, Organisation, User
 
 PREFIX = "fp_"
 MAX_PERSONAL_DAYS = 366
 LOGIN_TOKEN_DAYS = 30
 MAX_NAME = 80
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # a busy client must not write on every call
-
-
-class IdempotencyConflictError(ApprovalError):
-    code = "idempotency_key_reused"
-    kind = "conflict"
 
 
 @dataclass(frozen=True)
@@ -194,78 +188,3 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime
             now=now,
         )
     return token
-
-
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    digest = hashlib.sha256(f"{method} {path}\n".encode())
-    digest.update(body)
-    return digest.hexdigest()
-
-
-def find_replay(session: Session, user_id: int, key: str, print_: str) -> IdempotentRequest | None:
-    """The stored first answer for this key; a conflict if the key was used for another write."""
-    found = session.execute(
-        select(IdempotentRequest).where(
-            IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
-        )
-    ).scalar()
-    if found is not None and found.fingerprint != print_:
-        raise IdempotencyConflictError(
-            "This Idempotency-Key was already used for a different request.",
-            fields={"Idempotency-Key": "Use a new key for a new request."},
-        )
-    return found
-
-
-def remember(
-    session: Session,
-    *,
-    user_id: int,
-    key: str,
-    method: str,
-    path: str,
-    print_: str,
-    status: int,
-    body: dict[str, Any],
-    now: datetime,
-) -> None:
-    """Store the first answer in the same transaction as the write it answers."""
-    session.add(
-        IdempotentRequest(
-            user_id=user_id,
-            key=key,
-            method=method,
-            path=path[:300],
-            fingerprint=print_,
-            status=status,
-            body=body,
-            created_at=now,
-        )
-    )
-    session.flush()
-
-
-def settle(session: Session, *, user_id: int, key: str, status: int, body: dict[str, Any]) -> None:
-    """Put the real answer in place of a claim's placeholder.
-
-    For a write whose work commits on its own (an export): the key is claimed first, so a retry
-    arriving meanwhile is answered and never runs the work again, and settled afterwards.
-    """
-    found = _claimed(session, user_id, key)
-    found.status = status
-    found.body = body
-    session.flush()
-
-
-def forget(session: Session, *, user_id: int, key: str) -> None:
-    """Drop a claim whose work failed unexpectedly, so a retry with the key may run it again."""
-    session.delete(_claimed(session, user_id, key))
-    session.flush()
-
-
-def _claimed(session: Session, user_id: int, key: str) -> IdempotentRequest:
-    return session.execute(
-        select(IdempotentRequest).where(
-            IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
-        )
-    ).scalar_one()

@@ -100,7 +100,7 @@ class InvalidPeriodCloseError(LedgerError):
 class IdempotencyConflictError(LedgerError):
     """The same idempotency key was used before with a different payload."""
 
-    code = "idempotency_conflict"
+    code = "idempotency_key_reused"  # the API says the same for the same mistake
     kind = "conflict"
 
 

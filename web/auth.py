@@ -1,9 +1,10 @@
 """Signing in and out, the signed-in person as an :class:`Actor`, and units of work as them.
 
 The session cookie carries ``user:consortium:stamp`` where the stamp is derived from the password
-hash: changing the password (or an admin deactivating the account) ends every other session.
-Login is throttled per account and per address (Flask-Limiter) and never says which half was
-wrong.
+hash and the user's session epoch, which sign-out and a password change raise: either ends every
+session of that person (a cookie copied before sign-out included); an admin deactivating the
+account ends them too. Every password presented is throttled per account and per address in the
+database (``web.security.password_attempt``), and the answer never says which half was wrong.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ from approvals import audit
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError, NotAllowedError
 from approvals.models import Consortium, Membership, Organisation, User
-from approvals.people import authenticate, change_password
+from approvals.people import authenticate, change_password, end_sessions
+from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web import db_session, session_factory
 from web.mail import send_soon
 from web.redirects import safe_next
-from web.security import limiter
+from web.security import password_attempt, remote_address
 
 T = TypeVar("T")
 blueprint = Blueprint("auth", __name__)
@@ -72,7 +74,8 @@ class SignedIn(UserMixin):  # type: ignore[misc]
 
 
 def _stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    seed = f"{user.session_epoch}:{user.password_hash}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
 def consortium_of(session: Session, user_id: int) -> int | None:
@@ -153,22 +156,7 @@ def as_actor(work: Callable[[Session, Actor], T], *, user_id: int | None = None)
     return result
 
 
-def _login_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _login_limit() -> str:
-    limit: str = current_app.config["FLEXPOOL"].login_limit
-    return limit
-
-
-def _remote() -> str:
-    return request.remote_addr or "unknown"
-
-
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_remote, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -178,11 +166,12 @@ def login() -> ResponseReturnValue:
         email = (request.form.get("email") or "").strip()[:254]
         password = (request.form.get("password") or "")[:1024]
 
-        def check(session: Session) -> SignedIn | None:
+        def check(session: Session, attempt: int) -> SignedIn | None:
             user = authenticate(session, email=email, password=password)
             consortium_id = consortium_of(session, user.id) if user else None
             if user is None or consortium_id is None:
                 return None
+            forget_attempt(session, attempt)
             audit.record(
                 session,
                 consortium_id=consortium_id,
@@ -191,11 +180,16 @@ def login() -> ResponseReturnValue:
                 subject_type="user",
                 subject_id=user.id,
                 now=now(),
-                address=_remote(),
+                address=remote_address(),
             )
             return SignedIn(user.id, consortium_id, user.email, user.display_name, _stamp(user))
 
-        signed_in = run_in_transaction(session_factory(current_app), check)
+        factory = session_factory(current_app)
+        signed_in = password_attempt(
+            email,
+            lambda attempt: run_in_transaction(factory, lambda s: check(s, attempt)),
+            now=now(),
+        )
         if signed_in is not None:
             login_user(signed_in)
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
@@ -206,6 +200,11 @@ def login() -> ResponseReturnValue:
 @blueprint.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    """Ends every session of this person, not only this browser's: a copied cookie dies too."""
+    user_id = current_user.user_id
+    run_in_transaction(
+        session_factory(current_app), lambda s: end_sessions(s, s.get_one(User, user_id))
+    )
     logout_user()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -221,14 +220,10 @@ def password() -> ResponseReturnValue:
         if new != (request.form.get("confirm") or ""):
             errors["confirm"] = "The two new passwords differ."
         else:
-
-            def work(session: Session, who: Actor) -> str:
-                user = session.get_one(User, who.user_id)
-                change_password(session, user, current=current, new=new)
-                return _stamp(user)
-
             try:
-                stamp = as_actor(work)
+                stamp = password_attempt(
+                    current_user.email, lambda attempt: _change(attempt, current, new), now=now()
+                )
             except InvalidInputError as error:
                 errors = error.fields or {"new": error.message}
             else:
@@ -244,6 +239,24 @@ def password() -> ResponseReturnValue:
                 flash("Your password has changed. Other sessions have been signed out.", "success")
                 return redirect(url_for("home.index"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+
+
+def _change(attempt: int, current: str, new: str) -> str:
+    """Change the password (one throttled attempt at the current one); the new session stamp."""
+
+    def work(session: Session, who: Actor) -> str:
+        user = session.get_one(User, who.user_id)
+        change_password(session, user, current=current, new=new, now=now())
+        forget_attempt(session, attempt)
+        return _stamp(user)
+
+    try:
+        return as_actor(work)
+    except InvalidInputError as error:
+        if "current" not in error.fields:  # the current password was right: not a failure
+            factory = session_factory(current_app)
+            run_in_transaction(factory, lambda s: forget_attempt(s, attempt))
+        raise
 
 
 def init_app(app: Flask) -> None:

@@ -1,20 +1,32 @@
-"""CSRF on every form, login throttling, and the headers every response carries.
+"""CSRF on every form, sign-in throttling, and the headers every response carries.
 
 The Content-Security-Policy allows no inline script and nothing from another origin: every
 script and stylesheet is vendored under ``web/static/vendor/``.
+
+Every way to present a password (the login page, ``POST /api/v1/tokens``, the password change)
+goes through :func:`password_attempt`: the throttle is counted in the database
+(:mod:`approvals.throttle`), per account and per address, so it holds across workers. The address
+is the connection's peer (``remote_addr``): no forwarding header is trusted.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+import limits
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import TooManyRequests
+
+from approvals import throttle
+from ledger.db import run_in_transaction
 
 from web import input_guard
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+T = TypeVar("T")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -52,7 +64,6 @@ def _headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     input_guard.init_app(app)
-    limiter.init_app(app)
     app.after_request(_headers)
     if app.config.get("SESSION_COOKIE_SECURE"):
         app.after_request(_hsts)
@@ -61,3 +72,38 @@ def init_app(app: Flask) -> None:
 def _hsts(response: Response) -> Response:
     response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def remote_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _windows() -> list[throttle.Window]:
+    text: str = current_app.config["FLEXPOOL"].login_limit
+    return [throttle.Window(i.amount, i.get_expiry()) for i in limits.parse_many(text)]
+
+
+def password_attempt(email: str, check: Callable[[int], T], *, now: datetime) -> T:
+    """Run ``check`` (given the attempt's id) if this account and address are under their limits,
+    else answer 429 with Retry-After. ``check`` deletes the attempt when the password was right
+    (:func:`approvals.throttle.forget_attempt`); a wrong one stays counted."""
+    factory = current_app.extensions["flexpool.sessions"]
+    account, address, windows = throttle.account_key(email), remote_address(), _windows()
+    attempt = run_in_transaction(
+        factory,
+        lambda s: throttle.record_attempt(
+            s, account=account, address=address, now=now, windows=windows
+        ),
+    )
+    wait = run_in_transaction(
+        factory,
+        lambda s: throttle.refused_for(
+            s, account=account, address=address, now=now, windows=windows
+        ),
+    )
+    if wait is not None:
+        run_in_transaction(factory, lambda s: throttle.forget_attempt(s, attempt))
+        raise TooManyRequests(
+            "Too many sign-in attempts. Wait a while and try again.", retry_after=wait
+        )
+    return check(attempt)

@@ -11,7 +11,7 @@ from approvals.models.clients import (
     NeedStatus,
 )
 from approvals.models.consortium import CapMode, Consortium, Organisation, OrgKind
-from approvals.models.people import Delegation, Membership, Role, User
+from approvals.models.people import Delegation, Membership, Role, SignInFailure, User
 from approvals.models.policy import ApprovalPolicy, PolicyRule, PolicyStep
 from approvals.models.requests import (
     Attachment,
@@ -55,6 +55,7 @@ __all__ = [
     "RequestException",
     "RequestStep",
     "Role",
+    "SignInFailure",
     "StepApprover",
     "Supplier",
     "User",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     func,
@@ -47,6 +48,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised at every sign-out and password change: a session carries the value it was made with,
+    # so every older session (a copied cookie too) ends at once.
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Membership(Base):
@@ -85,3 +89,19 @@ class Delegation(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """A password that was wrong (or is still being checked), kept for the longest throttling
+    window: counting these per account and per address throttles sign-in across every worker."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_account_at", "account", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -51,3 +51,5 @@ class IdempotentRequest(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set while a write that commits on its own runs (its claim); a claim past it is abandoned.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

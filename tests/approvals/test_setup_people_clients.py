@@ -22,6 +22,7 @@ from approvals.models import AuditEvent, ClientStatus, Role
 from approvals.people import (
     authenticate,
     change_password,
+    check_password_strength,
     create_user,
     grant_role,
     set_user_active,
@@ -223,9 +224,38 @@ def test_passwords_are_hashed_and_checked_without_saying_which_part_was_wrong(wo
         assert authenticate(session, email="nobody@example.org", password=PASSWORD) is None
         assert authenticate(session, email="not an email", password=PASSWORD) is None
         with pytest.raises(InvalidInputError, match="at least 12"):
-            change_password(session, user, current=PASSWORD, new="short")
+            change_password(session, user, current=PASSWORD, new="short", now=world.now)
         with pytest.raises(InvalidInputError, match="current password"):
-            change_password(session, user, current="nope nope nope", new="a much longer password")
+            change_password(
+                session, user, current="nope nope nope", new="a much longer password", now=world.now
+            )
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["password1234", "qwertyuiop12", "iloveyou2026", "123456789012", "sf1@world.test"],
+)
+def test_a_common_or_guessable_password_is_refused_however_long(weak: str) -> None:
+    with pytest.raises(InvalidInputError, match="easy to guess|at least 12") as refused:
+        check_password_strength(weak, known=("sf1@world.test", "Sam Facilitator"))
+    assert set(refused.value.fields) == {"password"}
+
+
+def test_the_demo_password_and_a_passphrase_pass_the_policy() -> None:
+    check_password_strength("flexpool-demo")
+    check_password_strength("correct horse battery staple")
+
+
+def test_a_weak_new_password_is_refused_on_change_and_the_old_one_still_works(
+    world: World,
+) -> None:
+    with world.factory() as session:
+        user = user_of(session, world, "sf1")
+        with pytest.raises(InvalidInputError, match="easy to guess") as refused:
+            change_password(session, user, current=PASSWORD, new="password1234", now=world.now)
+        assert set(refused.value.fields) == {"new"}
+        session.rollback()
+        assert authenticate(session, email=user.email, password=PASSWORD) is not None
 
 
 def test_only_admin_creates_users_and_emails_are_unique_case_insensitively(world: World) -> None:

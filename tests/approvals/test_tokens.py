@@ -3,15 +3,18 @@ owner only, audited; idempotency records replay the same write and refuse a diff
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from approvals import tokens
+from approvals import idempotency, tokens
 from approvals.errors import InvalidInputError, NotFoundError
-from approvals.models import ApiToken, AuditEvent
-from tests.approvals.conftest import World, as_
+from approvals.models import ApiToken, AuditEvent, User
+from approvals.people import change_password
+from tests.approvals.conftest import PASSWORD, World, as_
 
 
 def make(world: World, who: str, days: int = 30, name: str = "script") -> tuple[int, str]:
@@ -84,24 +87,56 @@ def test_a_token_needs_a_name_and_an_expiry_within_a_year(
 
 def test_an_idempotency_key_replays_or_conflicts(world: World) -> None:
     user = world.users["sf1"]
-    first = tokens.fingerprint("POST", "/api/v1/requests", b'{"a":1}')
+    first = idempotency.fingerprint("POST", "/api/v1/requests", b'{"a":1}')
     with world.factory.begin() as session:
-        assert tokens.find_replay(session, user, "k1", first) is None
-        tokens.remember(
-            session,
-            user_id=user,
-            key="k1",
-            method="POST",
-            path="/api/v1/requests",
-            print_=first,
-            status=201,
-            body={"id": 7},
-            now=world.now,
-        )
+        assert idempotency.find_replay(session, user, "k1", first, now=world.now) is None
+        _claim(session, user, "k1", first, world.now)
+        idempotency.settle(session, user_id=user, key="k1", status=201, body={"id": 7})
     with world.factory.begin() as session:
-        found = tokens.find_replay(session, user, "k1", first)
+        found = idempotency.find_replay(session, user, "k1", first, now=world.now)
         assert found is not None and (found.status, found.body) == (201, {"id": 7})
-        assert tokens.find_replay(session, world.users["sf2"], "k1", first) is None
-        other = tokens.fingerprint("POST", "/api/v1/requests", b'{"a":2}')
-        with pytest.raises(tokens.IdempotencyConflictError):
-            tokens.find_replay(session, user, "k1", other)
+        assert (
+            idempotency.find_replay(session, world.users["sf2"], "k1", first, now=world.now) is None
+        )
+        other = idempotency.fingerprint("POST", "/api/v1/requests", b'{"a":2}')
+        with pytest.raises(idempotency.IdempotencyConflictError):
+            idempotency.find_replay(session, user, "k1", other, now=world.now)
+
+
+def _claim(session: Session, user: int, key: str, print_: str, now: datetime, **kw: Any) -> None:
+    idempotency.claim(
+        session, user_id=user, key=key, method="POST", path="/x", print_=print_, now=now, **kw
+    )
+
+
+def test_a_leased_claim_answers_in_progress_until_its_lease_ends_then_is_released(
+    world: World,
+) -> None:
+    """A claim whose holder died (a worker killed mid-export) must not hold the key for ever."""
+    user, print_ = world.users["sf1"], idempotency.fingerprint("POST", "/x", b"{}")
+    with world.factory.begin() as session:
+        _claim(session, user, "k2", print_, world.now, lease=True)
+    with world.factory.begin() as session:
+        with pytest.raises(idempotency.IdempotencyInProgressError):
+            idempotency.find_replay(
+                session, user, "k2", print_, now=world.now + timedelta(minutes=1)
+            )
+    later = world.now + idempotency.CLAIM_LEASE + timedelta(seconds=1)
+    with world.factory.begin() as session:
+        assert idempotency.find_replay(session, user, "k2", print_, now=later) is None
+        _claim(session, user, "k2", print_, later)  # the key is free again
+
+
+def test_a_password_change_revokes_every_token_of_that_person_and_no_one_elses(
+    world: World,
+) -> None:
+    _, mine = make(world, "sf1")
+    _, also_mine = make(world, "sf1", name="other script")
+    _, theirs = make(world, "sf2")
+    with world.factory.begin() as session:
+        user = session.get_one(User, world.users["sf1"])
+        change_password(
+            session, user, current=PASSWORD, new="a brand new passphrase here", now=world.now
+        )
+    assert verify(world, mine) is None and verify(world, also_mine) is None
+    assert verify(world, theirs) is not None

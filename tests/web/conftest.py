@@ -20,7 +20,6 @@ from werkzeug.test import TestResponse
 from approvals.demo import LOGINS, PASSWORD
 from web import create_app
 from web.config import Config
-from web.security import limiter
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -45,9 +44,7 @@ def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "exports_dir": str(tmp_path / "exports"),
     }
     settings.update(overrides)
-    app = create_app(Config(**settings))
-    limiter.reset()
-    return app
+    return create_app(Config(**settings))
 
 
 @pytest.fixture

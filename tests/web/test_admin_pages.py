@@ -298,6 +298,7 @@ def test_deactivating_ends_sessions_and_sign_in_until_reactivated(login: Any, ap
     assert them.get("/inbox/").status_code == 302  # signed out: sent to the login page
     assert sign_in(app, email)[1] == 401
     assert admin.post(f"/admin/users/{new}/active", {"active": "1"}).status_code == 302
+    assert them.get("/inbox/").status_code == 302  # reactivating brings no old session back
     assert sign_in(app, email)[1] == 302
     with db(app) as session:
         actions = (

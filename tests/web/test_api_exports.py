@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from approvals import idempotency
 from approvals.errors import InvalidInputError
 from approvals.models import AuditEvent, Payment
 from approvals.setup import create_consortium
@@ -195,7 +196,7 @@ def test_a_retry_with_the_same_key_replays_the_run_and_runs_nothing(
     assert len(_runs(app)) == 1
 
 
-def test_a_retry_while_the_first_call_still_runs_is_told_so_and_runs_nothing(
+def test_a_retry_while_the_first_call_still_runs_is_told_to_retry_and_runs_nothing(
     app: Flask, api: Callable[[str], Api], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fin = api("fin@lead.demo")
@@ -210,9 +211,37 @@ def test_a_retry_while_the_first_call_still_runs_is_told_so_and_runs_nothing(
     monkeypatch.setitem(EXPORTERS, ExportKind.JOURNAL, replace(journal, write=retry_midway))
     first = fin.post("/exports", body, **{"Idempotency-Key": key})
     assert first.status_code == 201
-    assert assert_error(meanwhile[0], 409)["error"] == "still_running"
+    assert assert_error(meanwhile[0], 409)["error"] == "idempotency_in_progress"
+    assert meanwhile[0].headers["Retry-After"] == "2"
     assert len(_runs(app)) == 1
     assert fin.post("/exports", body, **{"Idempotency-Key": key}).get_json() == first.get_json()
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing in the call gets to clean up after it."""
+
+
+def test_a_claim_whose_holder_died_is_released_when_its_lease_ends(
+    app: Flask, api: Callable[[str], Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fin = api("fin@lead.demo")
+    body, key = {"kind": "journal", "period": "2026-10"}, f"x-{uuid.uuid4()}"
+    journal = EXPORTERS[ExportKind.JOURNAL]
+
+    def die(*_: object) -> Written:
+        raise _Killed
+
+    monkeypatch.setitem(EXPORTERS, ExportKind.JOURNAL, replace(journal, write=die))
+    with pytest.raises(_Killed):
+        fin.post("/exports", body, **{"Idempotency-Key": key})
+    monkeypatch.setitem(EXPORTERS, ExportKind.JOURNAL, journal)
+    held = fin.post("/exports", body, **{"Idempotency-Key": key})
+    assert assert_error(held, 409)["error"] == "idempotency_in_progress"
+    later = datetime.now(UTC) + idempotency.CLAIM_LEASE + timedelta(minutes=1)
+    monkeypatch.setattr("web.api.core.now", lambda: later)
+    retried = fin.post("/exports", body, **{"Idempotency-Key": key})
+    assert retried.status_code == 201, retried.get_json()
+    assert "Idempotent-Replayed" not in retried.headers
 
 
 def test_a_refused_export_answers_its_reason_is_listed_failed_and_replays_the_refusal(

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
-from approvals import tokens
+from approvals import idempotency, tokens
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError
 from ledger.db import run_in_transaction
@@ -186,7 +186,7 @@ def _fingerprint() -> str:
         canonical = json.dumps(load_json(raw), sort_keys=True, separators=(",", ":")).encode()
     except ValidationError:
         canonical = raw
-    return tokens.fingerprint(request.method, request.path, canonical)
+    return idempotency.fingerprint(request.method, request.path, canonical)
 
 
 Guard = Callable[[Session, Actor], object]
@@ -197,6 +197,9 @@ def write(
 ) -> Response:
     """A change, run once per ``Idempotency-Key``: a retry gets the stored first answer.
 
+    The key is claimed before the work, in the same transaction (``idempotency.claim``): a twin sent
+    while the first call runs waits for it and replays its answer (or, after a few seconds, gets
+    a 409 ``idempotency_in_progress`` with Retry-After); it never runs the work a second time.
     ``guard`` checks scope and role before the body is read, so someone who may not act gets
     404 or 403 whatever they sent, never a validation message about a request they cannot see.
     """
@@ -207,52 +210,59 @@ def write(
     def unit(session: Session) -> tuple[int, Any, bool]:
         who = _actor(session, secret)
         if key is not None:
-            found = tokens.find_replay(session, who.user_id, key, print_)
+            found = idempotency.find_replay(session, who.user_id, key, print_, now=now())
             if found is not None:
                 return found.status, found.body, True
+            _claim(session, who, key, print_)
         if guard is not None:
             guard(session, who)
         payload = work(session, who, load_body(body))
         if key is not None:
-            _remember(session, who, key, print_, status, payload)
+            idempotency.settle(session, user_id=who.user_id, key=key, status=status, body=payload)
         return status, payload, False
 
-    factory = session_factory(current_app)
     try:
-        code, payload, replayed = run_in_transaction(factory, unit)
-    except IntegrityError:
-        if key is None:
-            raise
-        code, payload, replayed = run_in_transaction(factory, unit)  # the twin has committed
+        code, payload, replayed = _once(session_factory(current_app), unit, retry=key is not None)
+    except idempotency.IdempotencyInProgressError as error:
+        return _in_progress(error)
     if replayed:
         return reply(payload, code, **{"Idempotent-Replayed": "true"})
     return reply(payload, code)
 
 
-def _remember(
-    session: Session, who: Actor, key: str, print_: str, status: int, payload: Any
-) -> None:
-    tokens.remember(
+T = TypeVar("T")
+
+
+def _once(factory: sessionmaker[Session], unit: Callable[[Session], T], *, retry: bool) -> T:
+    try:
+        return run_in_transaction(factory, unit)
+    except IntegrityError:
+        if not retry:
+            raise
+        return run_in_transaction(factory, unit)  # the twin claimed the key first: replay it
+
+
+def _in_progress(error: idempotency.IdempotencyInProgressError) -> Response:
+    payload = {"error": error.code, "message": error.message, "fields": error.fields}
+    return reply(payload, 409, **{"Retry-After": str(error.retry_after)})
+
+
+def _claim(session: Session, who: Actor, key: str, print_: str, *, lease: bool = False) -> None:
+    idempotency.claim(
         session,
         user_id=who.user_id,
         key=key,
         method=request.method,
         path=request.path,
         print_=print_,
-        status=status,
-        body=payload,
         now=now(),
+        lease=lease,
     )
 
 
 # -- writes whose work commits on its own ---------------------------------------------------------
 
 Act = Callable[[Any], tuple[int, dict[str, Any]]]
-STILL_RUNNING = {
-    "error": "still_running",
-    "message": "The first call with this Idempotency-Key has not finished; retry shortly.",
-    "fields": {},
-}
 
 
 @dataclass(frozen=True)
@@ -271,24 +281,33 @@ def write_apart(
     (an export records its run itself; on SQLite it would wait on this call's write lock).
 
     Checks, body and ``prepare`` run in one transaction that also claims the Idempotency-Key
-    with a "still running" 409; ``act`` then runs with no transaction open, and its answer
-    (status and body, a refusal included) replaces the claim. A retry is answered from the claim
-    and never runs ``act`` again; if ``act`` raises, the claim is dropped so a retry may.
+    with a lease (``idempotency.CLAIM_LEASE``); ``act`` then runs with no transaction open, and its
+    answer (status and body, a refusal included) is stored under the key. A retry meanwhile gets
+    a 409 ``idempotency_in_progress`` with Retry-After and never runs ``act`` again; if ``act``
+    raises, the claim is dropped so a retry may; if the process dies, the lease runs out and the
+    next retry runs it.
     """
     key, factory = idempotency_key(), session_factory(current_app)
-    claim = _claim_once(factory, _claiming(prepare, body, guard, key), retry=key is not None)
+    try:
+        claim = _once(factory, _claiming(prepare, body, guard, key), retry=key is not None)
+    except idempotency.IdempotencyInProgressError as error:
+        return _in_progress(error)
     if claim.replay is not None:
         return reply(claim.replay[1], claim.replay[0], **{"Idempotent-Replayed": "true"})
     try:
         status, payload = act(claim.prepared)
     except Exception:
         if key is not None:
-            run_in_transaction(factory, lambda s: tokens.forget(s, user_id=claim.user_id, key=key))
+            run_in_transaction(
+                factory, lambda s: idempotency.forget(s, user_id=claim.user_id, key=key)
+            )
         raise
     if key is not None:
         run_in_transaction(
             factory,
-            lambda s: tokens.settle(s, user_id=claim.user_id, key=key, status=status, body=payload),
+            lambda s: idempotency.settle(
+                s, user_id=claim.user_id, key=key, status=status, body=payload
+            ),
         )
     return reply(payload, status)
 
@@ -300,28 +319,19 @@ def _claiming(
 
     def unit(session: Session) -> _Claim:
         who = _actor(session, secret)
-        found = tokens.find_replay(session, who.user_id, key, print_) if key else None
+        found = (
+            idempotency.find_replay(session, who.user_id, key, print_, now=now()) if key else None
+        )
         if found is not None:
             return _Claim(who.user_id, replay=(found.status, found.body))
         if guard is not None:
             guard(session, who)
         prepared = prepare(session, who, load_body(body))
         if key is not None:
-            _remember(session, who, key, print_, 409, STILL_RUNNING)
+            _claim(session, who, key, print_, lease=True)
         return _Claim(who.user_id, prepared)
 
     return unit
-
-
-def _claim_once(
-    factory: sessionmaker[Session], unit: Callable[[Session], _Claim], *, retry: bool
-) -> _Claim:
-    try:
-        return run_in_transaction(factory, unit)
-    except IntegrityError:
-        if not retry:
-            raise
-        return run_in_transaction(factory, unit)  # the twin claimed the key first: replay it
 
 
 # -- pages ----------------------------------------------------------------------------------------

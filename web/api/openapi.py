@@ -21,7 +21,11 @@ ERRORS = {
     401: "No valid bearer token.",
     403: "Not allowed for your roles.",
     404: "Not found, or not visible to you.",
-    409: "Conflicts with the current state (or an Idempotency-Key reused for another body).",
+    409: (
+        "Conflicts with the current state; `idempotency_key_reused`: the Idempotency-Key was used"
+        " for another body; `idempotency_in_progress`: the first call with this key still runs,"
+        " retry after Retry-After seconds to get its answer."
+    ),
     422: "Invalid input; `fields` names each offending field.",
     429: "Too many attempts; see Retry-After.",
     503: "Could not be done now (nothing kept under the Idempotency-Key); retry later.",
@@ -30,7 +34,10 @@ IDEMPOTENCY = {
     "in": "header",
     "name": "Idempotency-Key",
     "required": False,
-    "description": "Retrying a write with the same key and body replays the first response.",
+    "description": (
+        "Retrying a write with the same key and body replays the first response; a retry sent"
+        " while the first call runs waits for it (or gets 409 idempotency_in_progress)."
+    ),
     "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,80}$"},
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Unauthorized
@@ -13,6 +13,7 @@ from approvals import tokens
 from approvals.actors import Actor
 from approvals.models import Consortium, Membership, Organisation, Role, User
 from approvals.people import authenticate
+from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web import session_factory
 from web.api.core import int_cursor, load_body, page, read, reply, route, str_cursor, write
@@ -28,16 +29,7 @@ from web.api.schemas import (
     page_of,
 )
 from web.auth import now
-from web.security import limiter
-
-
-def _login_limit() -> str:
-    limit: str = current_app.config["FLEXPOOL"].login_limit
-    return limit
-
-
-def _remote() -> str:
-    return request.remote_addr or "unknown"
+from web.security import password_attempt
 
 
 @route(
@@ -52,22 +44,29 @@ def _remote() -> str:
     public=True,
     errors=(401, 422, 429),
 )
-@limiter.limit(_login_limit, key_func=_remote)
 def issue_token() -> Response:
-    def unit(session: Session) -> dict[str, Any]:
-        data = load_body(TokenRequestSchema)
+    data = load_body(TokenRequestSchema)
+
+    def unit(session: Session, attempt: int) -> dict[str, Any]:
         user = authenticate(session, email=data["email"], password=data["password"])
         issued = (
             tokens.issue_login_token(session, user, name=data["name"], now=now()) if user else None
         )
         if issued is None:
             raise Unauthorized("That e-mail and password do not match an active account.")
+        forget_attempt(session, attempt)
         token, secret = issued
         result: dict[str, Any] = IssuedTokenSchema().dump(token)
         result["token"] = secret
         return result
 
-    return reply(run_in_transaction(session_factory(current_app), unit), 201)
+    factory = session_factory(current_app)
+    issued = password_attempt(
+        data["email"],
+        lambda attempt: run_in_transaction(factory, lambda s: unit(s, attempt)),
+        now=now(),
+    )
+    return reply(issued, 201)
 
 
 @route(
