@@ -22,7 +22,6 @@ from werkzeug.exceptions import TooManyRequests
 
 from approvals import throttle
 from ledger.db import run_in_transaction
-
 from web import input_guard
 
 csrf = CSRFProtect()
