@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,8 +47,9 @@ from reports.bank_review import (
 )
 from reports.bank_targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
+from tests.conftest import CLOCK
 
-NOW = datetime.now(UTC)
+NOW = CLOCK.now()
 TODAY = NOW.astimezone(ZoneInfo("Australia/Sydney")).date()
 HEADER = "*Date,*Amount,Payee,Description,Reference"
 

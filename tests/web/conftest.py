@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from approvals.demo import LOGINS, PASSWORD
+from tests.conftest import CLOCK
 from web import create_app
 from web.config import Config
 from web.security import limiter
@@ -45,7 +46,7 @@ def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "exports_dir": str(tmp_path / "exports"),
     }
     settings.update(overrides)
-    app = create_app(Config(**settings))
+    app = create_app(Config(**settings), clock=CLOCK)
     limiter.reset()
     return app
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -19,6 +18,7 @@ from approvals.actors import load_actor
 from approvals.demo import PASSWORD
 from approvals.models import Category, Client, Need, Supplier, User
 from ledger.db import run_in_transaction
+from tests.conftest import CLOCK
 from web import session_factory
 
 API = "/api/v1"
@@ -60,11 +60,11 @@ def api(app: Flask) -> Callable[[str], Api]:
 
 
 def sydney_today() -> str:
-    return datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date().isoformat()
+    return CLOCK.today.isoformat()
 
 
 def in_days(days: int) -> str:
-    today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+    today = CLOCK.today
     return (today + timedelta(days=days)).isoformat()
 
 
@@ -182,7 +182,7 @@ def test_someone_elses_token_cannot_be_revoked(api: Callable[[str], Api]) -> Non
 
 
 def test_an_expired_token_stops_working(app: Flask) -> None:
-    past = datetime.now(UTC) - timedelta(days=3)
+    past = CLOCK.now() - timedelta(days=3)
 
     def make(session: Any) -> str:
         user = session.execute(select(User).where(User.email == "fin@lead.demo")).scalar_one()

@@ -8,7 +8,6 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from ledger.db import run_in_transaction
 from reports.models import ExportKind, ExportRun
 from reports.runs import EXPORTERS, ExportOrder, media_types, run_export
 from reports.written import Written
+from tests.conftest import CLOCK
 from tests.web.conftest import sqlite_only_web_db
 from tests.web.test_api import Api, assert_error, issue
 from web import session_factory
@@ -289,7 +289,7 @@ def test_a_file_changed_on_disk_is_refused_and_not_audited(
 def _other_consortiums_run(app: Flask) -> int:
     """A finished journal of a second consortium, in the same exports folder."""
     factory = session_factory(app)
-    at = datetime.now(UTC)
+    at = CLOCK.now()
 
     def found(session: Session) -> None:
         create_consortium(

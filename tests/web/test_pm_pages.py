@@ -7,7 +7,6 @@ rather than counting anything global.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from approvals.setup import envelope_account
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
+from tests.conftest import CLOCK
 from tests.web.conftest import sqlite_only_web_db
 from web.charts import SVG_POLICY
 from web.security import CONTENT_SECURITY_POLICY
@@ -147,7 +147,7 @@ def test_allocating_moves_money_from_the_pool_to_the_envelope(app: Flask, login:
     data = {
         "organisation": "NGO2",
         "amount": "1,234.56",
-        "on": date.today().isoformat(),  # noqa: DTZ011 - any recent day will do
+        "on": CLOCK.today.isoformat(),
         "memo": "Top-up for winter demand",
         "key": key.group(1),
     }
