@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -33,6 +34,12 @@ def web_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     path = tmp_path / "demo.db"
     shutil.copy(request.getfixturevalue("demo_sqlite"), path)
     return f"sqlite:///{path}"
+
+
+def on_the_suite_clock() -> ScriptInfo:
+    """For ``CliRunner.invoke(main, ..., obj=...)``: the ``flexpool`` command configured from
+    its ``FLEXPOOL_*`` variables as ever, but telling the time by the suite's clock."""
+    return ScriptInfo(create_app=lambda: create_app(clock=CLOCK))
 
 
 def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
