@@ -218,6 +218,7 @@ def test_a_quoted_request_number_or_invoice_ranks_a_candidate_first(session: Ses
     assert done.matched == 1
 
 
+@pytest.mark.calendar
 @pytest.mark.parametrize(("reference", "winner"), [("TWIN-2", 1), ("inv TWIN-1.", 0), ("", None)])
 def test_two_payments_of_one_amount_are_told_apart_only_by_the_reference(
     session: Session, reference: str, winner: int | None

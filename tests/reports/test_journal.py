@@ -123,6 +123,7 @@ def test_a_month_opens_with_its_brought_forward_balances_and_closes_on_the_as_of
     assert all(day <= end for day in held)  # still open at the month's end, whenever made
 
 
+@pytest.mark.calendar
 def test_held_money_appears_only_on_held_accounts_and_equals_the_open_holds(
     demo: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -372,6 +372,7 @@ def test_bank_match_shows_each_line_and_what_is_open_and_a_wrong_match_fails_a_c
     assert check[1:] == (0, 1, "MISMATCH")
 
 
+@pytest.mark.calendar
 def test_exceptions_list_what_was_recorded_and_payments_without_a_receipt(
     copied: sessionmaker[Session],
 ) -> None:
@@ -472,6 +473,7 @@ def _net_spend_by_ngo(session: Session, start: date, end: date) -> dict[str, int
     return dict(spent)
 
 
+@pytest.mark.calendar
 def test_commitments_this_month_are_what_the_envelopes_hold_now(
     demo: sessionmaker[Session],
 ) -> None:

@@ -181,6 +181,7 @@ def test_someone_elses_token_cannot_be_revoked(api: Callable[[str], Api]) -> Non
     assert sf.get("/me").status_code == 200
 
 
+@pytest.mark.calendar
 def test_an_expired_token_stops_working(app: Flask) -> None:
     past = CLOCK.now() - timedelta(days=3)
 
@@ -255,6 +256,7 @@ def test_an_sf_of_another_ngo_sees_404s(app: Flask, api: Callable[[str], Api]) -
 # -- a request's whole life -----------------------------------------------------------------------
 
 
+@pytest.mark.calendar
 def test_a_request_from_draft_to_paid(app: Flask, api: Callable[[str], Api]) -> None:
     sf, tl, fin = api("sf@ngo1.demo"), api("tl@ngo1.demo"), api("fin@lead.demo")
     before = sf.get("/accounts/org:NGO1").get_json()

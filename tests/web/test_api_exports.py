@@ -87,6 +87,7 @@ def _file(reader: Api, item: dict[str, Any]) -> tuple[bytes, str, str]:
 # -- running and downloading ----------------------------------------------------------------------
 
 
+@pytest.mark.calendar
 def test_finance_runs_a_journal_and_a_reconciliation_month_and_downloads_exactly_them(
     app: Flask, api: Callable[[str], Api]
 ) -> None:

@@ -67,6 +67,7 @@ def test_everyone_else_is_refused(login: Any, email: str) -> None:
         assert client.get(url).status_code == 403, url
 
 
+@pytest.mark.calendar
 def test_the_ledger_shows_what_the_ledger_queries_say(login: Any, app: Flask) -> None:
     auditor = login("auditor@lead.demo")
     seen: dict[tuple[str, str], str] = {}
@@ -84,6 +85,7 @@ def test_the_ledger_shows_what_the_ledger_queries_say(login: Any, app: Flask) ->
         assert any(get_balance(session, BOOK, a).pending for a in accounts)  # holds are shown
 
 
+@pytest.mark.calendar
 def test_as_of_shows_the_posted_balance_at_the_end_of_that_day(login: Any, app: Flask) -> None:
     auditor = login("auditor@lead.demo")
     day = CLOCK.today - timedelta(days=120)

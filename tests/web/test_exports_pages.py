@@ -114,6 +114,7 @@ def _last_finished_month_with_payments(app: Flask, today: date) -> str:
     return f"{last:%Y-%m}"
 
 
+@pytest.mark.calendar
 def test_finance_closes_a_month_on_its_reconciliation_and_sees_it_listed(
     app: Flask, login: Any, clock: TestClock
 ) -> None:

@@ -179,6 +179,7 @@ def test_home_lists_what_awaits_payment_with_its_figures(app: Flask, login: Any)
     assert format_cents(bank.posted) in html
 
 
+@pytest.mark.calendar
 def test_part_then_final_payment_moves_the_money(app: Flask, login: Any) -> None:
     request_id = approved_request(app, 2_200)
     approved = load(app, request_id).approved_cents
@@ -223,6 +224,7 @@ def test_part_then_final_payment_moves_the_money(app: Flask, login: Any) -> None
     assert "nothing to pay" in page(fin.get(f"/finance/requests/{request_id}/pay"))
 
 
+@pytest.mark.calendar
 def test_bad_payment_shows_each_problem_and_changes_nothing(app: Flask, login: Any) -> None:
     request_id = approved_request(app)
     fin = login(FIN)

@@ -58,6 +58,7 @@ def page(response: Any) -> str:
     return str(response.get_data(as_text=True))
 
 
+@pytest.mark.calendar
 def test_home_shows_the_pool_and_every_envelope_as_the_ledger_holds_them(
     app: Flask, login: Any
 ) -> None:
@@ -86,6 +87,7 @@ def test_home_shows_the_pool_and_every_envelope_as_the_ledger_holds_them(
     assert "reversal" in html  # the demo's mistaken allocation and its fix
 
 
+@pytest.mark.calendar
 def test_home_spend_tables_match_payments_less_refunds(app: Flask, login: Any) -> None:
     html = page(login(PM).get("/pm/"))
     with app.extensions["flexpool.sessions"]() as session:
@@ -117,6 +119,7 @@ def test_home_spend_tables_match_payments_less_refunds(app: Flask, login: Any) -
     assert year.label in html
 
 
+@pytest.mark.calendar
 def test_charts_are_svg_images_with_a_table_beside_them(app: Flask, login: Any) -> None:
     pm = login(PM)
     html = page(pm.get("/pm/"))
@@ -264,6 +267,7 @@ def test_signed_out_people_are_sent_to_sign_in(client: Any) -> None:
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+@pytest.mark.calendar
 def test_spend_follows_a_refund_and_a_renamed_category_at_once(app: Flask, login: Any) -> None:
     """The spend figures are remembered per process until the book moves: prove they move."""
     from approvals.actors import load_actor

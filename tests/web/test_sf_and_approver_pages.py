@@ -312,6 +312,7 @@ def test_every_sf_and_request_form_refuses_bad_input_by_field_and_changes_nothin
     assert _fingerprint(app) == before
 
 
+@pytest.mark.calendar
 def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, login: Any) -> None:
     """TL NGO2 stands in for TL NGO1 today: the page and the API both let them in."""
     from approvals.actors import load_actor
