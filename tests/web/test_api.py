@@ -199,6 +199,7 @@ def test_an_expired_token_stops_working(app: Flask) -> None:
     assert_error(Api(app, secret).get("/me"), 401)
 
 
+@pytest.mark.calendar
 def test_personal_tokens_in_the_ui(app: Flask, login: Any) -> None:
     browser = login("tl@ngo1.demo")
     page = browser.get("/account/tokens/")

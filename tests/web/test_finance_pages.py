@@ -292,6 +292,7 @@ def test_an_invoice_is_paid_once_and_never_by_its_approver(app: Flask, login: An
     assert load(app, big).paid_cents == 0
 
 
+@pytest.mark.calendar
 def test_closing_a_part_paid_request_releases_the_rest(app: Flask, login: Any) -> None:
     request_id = approved_request(app)
     fin = login(FIN)
@@ -349,6 +350,7 @@ def test_supplier_refund_returns_money_to_the_envelope(app: Flask, login: Any) -
     assert "$15.00" in page(fin.get(url))  # left to refund
 
 
+@pytest.mark.calendar
 def test_grant_receipts_and_gst_refunds(app: Flask, login: Any) -> None:
     fin = login(FIN)
     accounts = ("bank", "pool", "gst_receivable")
