@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from approvals import tokens
 from approvals.actors import load_actor
 from approvals.demo import PASSWORD
-from approvals.models import Category, Client, Need, Supplier, User
+from approvals.fiscal import financial_year
+from approvals.models import Category, Client, FundRequest, Need, Supplier, User
+from approvals.requests import COUNTED_STATES
 from ledger.db import run_in_transaction
 from tests.conftest import CLOCK
 from web import session_factory
@@ -72,12 +74,24 @@ def draft_body(app: Flask, sf: Api, **changes: Any) -> dict[str, Any]:
     """A valid new request for one of the SF's clients with an open need."""
     with session_factory(app)() as session:
         me = sf.get("/me").get_json()
+        # The client given least this year (the needed-by date's), so a small request needs only
+        # its Team Leader whatever the date: past $1,500 a year the policy adds the PM.
+        year = financial_year(CLOCK.today + timedelta(days=7))
+        given = (
+            select(func.sum(func.coalesce(FundRequest.approved_cents, FundRequest.amount_cents)))
+            .where(
+                FundRequest.client_id == Client.id,
+                FundRequest.state.in_(COUNTED_STATES),
+                FundRequest.needed_by.between(year.start, year.end),
+            )
+            .scalar_subquery()
+        )
         client = (
             session.execute(
                 select(Client)
                 .join(Need, Need.client_id == Client.id)
                 .where(Need.status == "open", Client.support_facilitator_id == me["id"])
-                .order_by(Client.id)
+                .order_by(func.coalesce(given, 0), Client.id)
             )
             .scalars()
             .first()
@@ -108,7 +122,7 @@ def draft_body(app: Flask, sf: Api, **changes: Any) -> dict[str, Any]:
         "gst": "4.00",
         "purpose": "Groceries for the week",
         "no_other_channel": "Centrelink payment delayed; no other source this week.",
-        "needed_by": in_days(7),
+        "needed_by": in_days(7),  # the year above
     }
     body.update(changes)
     return body
