@@ -25,6 +25,7 @@ from approvals.catalogue import add_category, add_supplier, verify_supplier
 from approvals.clients import add_need, change_status, enrol_client
 from approvals.delegations import delegate
 from approvals.errors import ApprovalError
+from approvals.fiscal import financial_year
 from approvals.funds import allocate, move_between_envelopes, receive_grant
 from approvals.gst import gst_in_inclusive
 from approvals.models import ClientStatus, Consortium, FundRequest, Payment
@@ -36,7 +37,7 @@ from approvals.refunds import record_refund
 from approvals.requests import RequestInput, create_request
 from approvals.setup import add_partner, create_consortium
 from approvals.states import Action
-from approvals.timers import run_timers
+from approvals.timers import mark_carried_over, run_timers
 from approvals.transitions import transition
 from ledger.db import run_in_transaction
 from ledger.errors import LedgerError
@@ -717,3 +718,15 @@ def _this_week(demo: _Demo, rng: random.Random) -> None:
             _approve_all(demo, request_id, later)
             if story == "part_paid":
                 _pay(demo, request_id, later + timedelta(hours=3), part=True)
+            _carry_into_this_year(demo, request_id, later + timedelta(hours=4))
+
+
+def _carry_into_this_year(demo: _Demo, request_id: int, at: datetime) -> None:
+    """Work in hand at 30 June stays in hand on 1 July: finance carries it over the year end
+    (an approval not carried over lapses when its year ends; see approvals/timers.py)."""
+    if financial_year(at.astimezone(ZONE).date()) == financial_year(demo.today):
+        return
+    try:
+        demo.run("finmgr@lead.demo", at, lambda s, a: mark_carried_over(s, a, request_id, now=at))
+    except ApprovalError:
+        pass  # not approved after all (a cap): nothing to carry

@@ -2,6 +2,11 @@
 
 Set ``FLEXPOOL_TEST_DATABASE_URL`` (``.ci/run`` does) to add PostgreSQL; with
 ``FLEXPOOL_REQUIRE_POSTGRES=1`` a missing server fails the run instead of skipping.
+
+Every test that builds on "today" (the demo, the web app, timers, closes, the financial year)
+takes its time from one clock, :data:`CLOCK` (the ``clock`` fixture). ``FLEXPOOL_TEST_TODAY``
+pins it: ``2027-07-01`` is midday in Sydney that day (after the demo's last writes of its
+today), ``2027-04-04T02:30`` a local time; unset, it is today's date in Sydney, at midday.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +38,56 @@ from migrations import upgrade
 POSTGRES_URL = os.environ.get("FLEXPOOL_TEST_DATABASE_URL")
 REQUIRE_POSTGRES = os.environ.get("FLEXPOOL_REQUIRE_POSTGRES") == "1"
 NEEDS_POSTGRES = "needs PostgreSQL: set FLEXPOOL_TEST_DATABASE_URL"
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+@dataclass(frozen=True)
+class TestClock:
+    """The suite's clock: starts at the pinned moment and moves on with real time, so things
+    done one after another are still ordered in time. ``today`` is the pinned date in Sydney,
+    the demo's today and the web app's."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    start: datetime
+    origin: float
+
+    @property
+    def today(self) -> date:
+        return self.start.astimezone(SYDNEY).date()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=monotonic() - self.origin)
+
+    def __call__(self) -> datetime:
+        return self.now()
+
+
+def clock_from(pinned: str | None) -> TestClock:
+    """``YYYY-MM-DD`` (midday in Sydney), ``YYYY-MM-DDTHH:MM`` (Sydney time), or None: today."""
+    if not pinned:
+        local = datetime.combine(datetime.now(SYDNEY).date(), time(12))
+    elif "T" in pinned:
+        local = datetime.fromisoformat(pinned)
+    else:
+        local = datetime.combine(date.fromisoformat(pinned), time(12))
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=SYDNEY)
+    return TestClock(local.astimezone(UTC), monotonic())
+
+
+CLOCK = clock_from(os.environ.get("FLEXPOOL_TEST_TODAY"))
+
+
+@pytest.fixture(scope="session")
+def clock() -> TestClock:
+    """The one clock of every test that builds on today (see the module docstring)."""
+    return CLOCK
+
+
+def pytest_report_header() -> str:
+    local = CLOCK.start.astimezone(SYDNEY)
+    return f"clock: {local:%Y-%m-%d %H:%M %Z} in Australia/Sydney (FLEXPOOL_TEST_TODAY to pin)"
 
 
 # Real argon2id with test-sized cost: worlds and the demo hash a dozen users each, and the web
@@ -145,10 +202,9 @@ def _load(url: str) -> str:
     upgrade(url)
     engine = make_engine(url)
     try:
-        today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
         with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
             patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
-            load_demo(make_session_factory(engine), today=today)
+            load_demo(make_session_factory(engine), today=CLOCK.today)
     finally:
         engine.dispose()
     return url

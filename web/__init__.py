@@ -8,10 +8,13 @@ from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import make_engine, make_session_factory, read_only
+from web.clock import EXTENSION as CLOCK
+from web.clock import Clock, system_clock
 from web.config import Config
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> Flask:
+    """The app; ``clock`` is where every page, API call and command asks the time."""
     config = config or Config.from_env()
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(
@@ -29,6 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=8 * 3600,
     )
     engine = make_engine(config.database_url)
+    app.extensions[CLOCK] = clock
     app.extensions["flexpool.engine"] = engine
     app.extensions["flexpool.sessions"] = make_session_factory(engine)
     app.extensions["flexpool.reads"] = make_session_factory(read_only(engine))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from approvals.people import authenticate, change_password, end_sessions
 from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web import db_session, session_factory
+from web.clock import now
 from web.mail import send_soon
 from web.redirects import safe_next
 from web.security import password_attempt, remote_address
@@ -100,10 +101,6 @@ def _load(identity: str) -> SignedIn | None:
         return None
     g.signed_in_row = user  # see _hold
     return SignedIn(user.id, int(consortium_id), user.email, user.display_name, stamp)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def local_today(session: Session, consortium_id: int, at: datetime | None = None) -> date:

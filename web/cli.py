@@ -31,6 +31,8 @@ from reports.models import ExportKind
 from reports.runs import ExportOrder, available_kinds, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
 from web import create_app, session_factory
+from web.clock import EXTENSION as CLOCK
+from web.clock import now as clock_now
 
 LOCAL_TZ = ZoneInfo("Australia/Sydney")
 
@@ -212,7 +214,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
     for code in codes:
         order = ExportOrder(code, chosen, span, folder, f"cli:{getpass.getuser()}")
         try:
-            run = run_export(factory, order, now=lambda: datetime.now(UTC))
+            run = run_export(factory, order, now=clock_now)
         except (ApprovalError, LedgerError, OSError) as error:
             click.echo(f"{code}: FAILED: {getattr(error, 'message', error)}", err=True)
             failed += 1
@@ -228,8 +230,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
 @with_appcontext
 def demo(keep_existing: bool) -> None:
     """Load a realistic consortium (a year of history up to today) into an empty database."""
-    now = datetime.now(UTC)
-    today: date = now.astimezone(LOCAL_TZ).date()
+    today: date = clock_now().astimezone(LOCAL_TZ).date()
     factory = session_factory(current_app)
     with factory() as session:
         empty = database_is_empty(session)
@@ -300,7 +301,7 @@ def scheduler(once: bool, at: str | None) -> None:
         serve(build_scheduler(factory, out_dir))
         return
     moment = _past_moment(at) if at else None
-    outcomes = run_due(factory, out_dir, lambda: moment or datetime.now(UTC))
+    outcomes = run_due(factory, out_dir, lambda: moment or clock_now())
     for outcome in outcomes:
         click.echo(f"{outcome.job} {outcome.key}: {outcome.status}")
     if any(outcome.status == "failed" for outcome in outcomes):
@@ -317,7 +318,7 @@ def _past_moment(text: str) -> datetime:
         raise click.BadParameter(
             "Use a time with its offset, e.g. 2026-11-02T06:00+11:00.", param_hint="--now"
         )
-    if moment > datetime.now(UTC):
+    if moment > clock_now():
         raise click.BadParameter("The time is in the future.", param_hint="--now")
     return moment.astimezone(UTC)
 
@@ -342,8 +343,7 @@ def bank_import(file: Path, consortium: str) -> None:
 
     def unit(session: Any) -> Any:
         importer = cli_importer(session, consortium, getpass.getuser())
-        now = datetime.now(UTC)
-        return import_statement(session, importer, file_name=file.name, data=data, now=now)
+        return import_statement(session, importer, file_name=file.name, data=data, now=clock_now())
 
     try:
         done = run_in_transaction(session_factory(current_app), unit)
@@ -375,4 +375,5 @@ def mail_send() -> None:
     config = current_app.config["FLEXPOOL"]
     if not config.smtp_host:
         raise click.ClickException("E-mail is off: set FLEXPOOL_SMTP_HOST (and _PORT, _MAIL_FROM).")
-    click.echo(f"Sent {send_pending(session_factory(current_app), config)} e-mail(s).")
+    sent = send_pending(session_factory(current_app), config, current_app.extensions[CLOCK])
+    click.echo(f"Sent {sent} e-mail(s).")

@@ -10,23 +10,27 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from datetime import UTC, datetime
 from email.message import EmailMessage
 
+from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.notify import Mail, claim_mail
 from ledger.db import run_in_transaction
+from web.clock import EXTENSION as CLOCK
+from web.clock import Clock, system_clock
 from web.config import Config
 
 log = logging.getLogger("flexpool.mail")
 
 
-def send_pending(factory: sessionmaker[Session], config: Config) -> int:
+def send_pending(
+    factory: sessionmaker[Session], config: Config, clock: Clock = system_clock
+) -> int:
     """Claim and send what is waiting; returns how many were sent."""
     if not config.smtp_host:
         return 0
-    mails = run_in_transaction(factory, lambda s: claim_mail(s, now=datetime.now(UTC)))
+    mails = run_in_transaction(factory, lambda s: claim_mail(s, now=clock()))
     if not mails:
         return 0
     sent = 0
@@ -41,8 +45,10 @@ def send_pending(factory: sessionmaker[Session], config: Config) -> int:
 
 
 def send_soon(factory: sessionmaker[Session], config: Config) -> None:
+    """Send from a thread, by the clock of the app whose request asked (see web/clock.py)."""
     if config.smtp_host:
-        threading.Thread(target=send_pending, args=(factory, config), daemon=True).start()
+        clock = current_app.extensions[CLOCK]
+        threading.Thread(target=send_pending, args=(factory, config, clock), daemon=True).start()
 
 
 def _message(mail: Mail, sender: str) -> EmailMessage:

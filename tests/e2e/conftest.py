@@ -9,16 +9,15 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import missing_tool
+from tests.conftest import CLOCK, missing_tool
 from tests.web.conftest import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,4 +116,4 @@ def serious_accessibility_violations(page: Any) -> list[str]:
 
 def sydney_today() -> date:
     """The consortium's today: what the demo and the app date things by."""
-    return datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+    return CLOCK.today

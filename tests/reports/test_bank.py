@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,8 +47,9 @@ from reports.bank_review import (
 )
 from reports.bank_targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
+from tests.conftest import CLOCK
 
-NOW = datetime.now(UTC)
+NOW = CLOCK.now()
 TODAY = NOW.astimezone(ZoneInfo("Australia/Sydney")).date()
 HEADER = "*Date,*Amount,Payee,Description,Reference"
 
@@ -217,6 +218,7 @@ def test_a_quoted_request_number_or_invoice_ranks_a_candidate_first(session: Ses
     assert done.matched == 1
 
 
+@pytest.mark.calendar
 @pytest.mark.parametrize(("reference", "winner"), [("TWIN-2", 1), ("inv TWIN-1.", 0), ("", None)])
 def test_two_payments_of_one_amount_are_told_apart_only_by_the_reference(
     session: Session, reference: str, winner: int | None

@@ -71,6 +71,7 @@ def _reconcile(factory: sessionmaker[Session], period: Period, folder: Path) -> 
     return run
 
 
+@pytest.mark.calendar
 def test_a_month_closes_on_a_clean_reconciliation_and_is_then_locked(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -10,10 +10,9 @@ import csv
 import io
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +27,7 @@ from ledger.errors import LedgerError
 from ledger.money import cents_to_decimal_text
 from ledger.queries import get_balances, trial_balance
 from reports.journal import write_journal
-from tests.conftest import missing_tool
+from tests.conftest import CLOCK, missing_tool
 from tests.ledger.conftest import open_kit
 
 
@@ -110,7 +109,7 @@ def test_both_tools_report_our_trial_balance_for_the_demo_book(
 def test_a_month_opens_with_its_brought_forward_balances_and_closes_on_the_as_of_balance(
     demo: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    today = datetime.now(ZoneInfo("Australia/Sydney")).date()  # the demo's today
+    today = CLOCK.today  # the demo's today
     last_month = month_of(today.replace(day=1) - timedelta(days=1))
     journal = _journal(demo, CODE, tmp_path / "month.journal", last_month)
     text = journal.read_text()
@@ -124,6 +123,7 @@ def test_a_month_opens_with_its_brought_forward_balances_and_closes_on_the_as_of
     assert all(day <= end for day in held)  # still open at the month's end, whenever made
 
 
+@pytest.mark.calendar
 def test_held_money_appears_only_on_held_accounts_and_equals_the_open_holds(
     demo: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,14 @@ from approvals.fiscal import parse_month
 from ledger.db import make_engine, make_session_factory
 from reports.models import ExportKind, ExportRun
 from reports.runs import ExportOrder, parse_period, run_export
+from tests.conftest import CLOCK
 
 
 def _now() -> datetime:
-    return datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    return CLOCK.start  # one moment for every run of a test, so reruns compare byte for byte
+
+
+LAST_MONTH = f"{CLOCK.today.replace(day=1) - timedelta(days=1):%Y-%m}"  # whole, in the demo
 
 
 @pytest.fixture
@@ -43,7 +47,7 @@ def _order(folder: Path, **changes: object) -> ExportOrder:
     values: dict[str, object] = {
         "consortium": CODE,
         "kind": ExportKind.JOURNAL,
-        "period": parse_month("2026-10"),
+        "period": parse_month(LAST_MONTH),
         "out_dir": folder,
         "requested_by": "user:test",
     }
@@ -51,6 +55,7 @@ def _order(folder: Path, **changes: object) -> ExportOrder:
     return ExportOrder(**values)  # type: ignore[arg-type]
 
 
+@pytest.mark.calendar
 def test_a_run_records_the_file_checksum_and_the_ledger_state_and_reruns_byte_for_byte(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -5,8 +5,6 @@ Read by the central authorization-matrix test; ``SAMPLE_VALUES`` gives it an unm
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from approvals.models import Consortium
 from ledger.db import run_in_transaction
 from reports.bank_import import cli_importer, import_statement
 from reports.models import BankLine
+from tests.conftest import CLOCK
 from web import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}
@@ -39,7 +38,7 @@ def _line(app: Flask) -> int:
             cli_importer(session, code, "matrix"),
             file_name="matrix.csv",
             data=data,
-            now=datetime.now(UTC),
+            now=CLOCK.now(),
         )
         return session.execute(
             select(BankLine.id).where(BankLine.statement_id == done.statement_id)

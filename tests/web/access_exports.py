@@ -5,7 +5,6 @@ Read by the central authorization-matrix test; ``SAMPLE_VALUES`` gives it a fini
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from approvals.models import Consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, run_export
+from tests.conftest import CLOCK
 from web import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}
@@ -39,7 +39,7 @@ def _run(app: Flask) -> int:
         Path(app.config["FLEXPOOL"].exports_dir),
         "user:matrix",
     )
-    done = run_export(factory, order, now=lambda: datetime.now(UTC))
+    done = run_export(factory, order, now=CLOCK.now)
     assert done is not None
     return done.id
 

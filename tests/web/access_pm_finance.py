@@ -6,8 +6,6 @@ and ``supplier_id`` (ints); ``SAMPLE_VALUES`` gives the matrix a payment and a s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +14,7 @@ from approvals.actors import load_actor
 from approvals.catalogue import add_supplier
 from approvals.models import FundRequest, Organisation, Payment, User
 from ledger.db import run_in_transaction
+from tests.conftest import CLOCK
 from web import session_factory
 
 PM = {"pm@lead.demo"}
@@ -65,8 +64,8 @@ def _supplier(app: Flask) -> int:
         consortium_id = session.execute(
             select(Organisation.consortium_id).where(Organisation.code == "NGO1")
         ).scalar_one()
-        now = datetime.now(UTC)
-        who = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=now.date())
+        now = CLOCK.now()
+        who = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=CLOCK.today)
         return add_supplier(
             session, who, name="Matrix Test Supplier", abn=None, gst_registered=False, now=now
         ).id

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from approvals.demo import LOGINS, PASSWORD
+from tests.conftest import CLOCK
 from web import create_app
 from web.config import Config
 
@@ -33,6 +35,12 @@ def web_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def on_the_suite_clock() -> ScriptInfo:
+    """For ``CliRunner.invoke(main, ..., obj=...)``: the ``flexpool`` command configured from
+    its ``FLEXPOOL_*`` variables as ever, but telling the time by the suite's clock."""
+    return ScriptInfo(create_app=lambda: create_app(clock=CLOCK))
+
+
 def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
     settings: dict[str, Any] = {
         "database_url": url,
@@ -44,7 +52,7 @@ def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "exports_dir": str(tmp_path / "exports"),
     }
     settings.update(overrides)
-    return create_app(Config(**settings))
+    return create_app(Config(**settings), clock=CLOCK)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ledger.db import run_in_transaction
 from reports.models import ExportKind, ExportRun
 from reports.runs import EXPORTERS, ExportOrder, media_types, run_export
 from reports.written import Written
+from tests.conftest import CLOCK
 from tests.web.conftest import sqlite_only_web_db
 from tests.web.test_api import Api, assert_error, issue
 from web import session_factory
@@ -88,6 +89,7 @@ def _file(reader: Api, item: dict[str, Any]) -> tuple[bytes, str, str]:
 # -- running and downloading ----------------------------------------------------------------------
 
 
+@pytest.mark.calendar
 def test_finance_runs_a_journal_and_a_reconciliation_month_and_downloads_exactly_them(
     app: Flask, api: Callable[[str], Api]
 ) -> None:
@@ -237,7 +239,7 @@ def test_a_claim_whose_holder_died_is_released_when_its_lease_ends(
     monkeypatch.setitem(EXPORTERS, ExportKind.JOURNAL, journal)
     held = fin.post("/exports", body, **{"Idempotency-Key": key})
     assert assert_error(held, 409)["error"] == "idempotency_in_progress"
-    later = datetime.now(UTC) + idempotency.CLAIM_LEASE + timedelta(minutes=1)
+    later = CLOCK.now() + idempotency.CLAIM_LEASE + timedelta(minutes=1)
     monkeypatch.setattr("web.api.core.now", lambda: later)
     retried = fin.post("/exports", body, **{"Idempotency-Key": key})
     assert retried.status_code == 201, retried.get_json()
@@ -318,7 +320,7 @@ def test_a_file_changed_on_disk_is_refused_and_not_audited(
 def _other_consortiums_run(app: Flask) -> int:
     """A finished journal of a second consortium, in the same exports folder."""
     factory = session_factory(app)
-    at = datetime.now(UTC)
+    at = CLOCK.now()
 
     def found(session: Session) -> None:
         create_consortium(

@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +19,7 @@ from approvals.models import AuditEvent, Client, Consortium, User
 from ledger.money import format_cents
 from ledger.queries import balance_as_of, get_balance, list_entries, trial_balance
 from ledger.values import Finding
+from tests.conftest import CLOCK
 from tests.web.conftest import sqlite_only_web_db
 
 # SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
@@ -66,6 +67,7 @@ def test_everyone_else_is_refused(login: Any, email: str) -> None:
         assert client.get(url).status_code == 403, url
 
 
+@pytest.mark.calendar
 def test_the_ledger_shows_what_the_ledger_queries_say(login: Any, app: Flask) -> None:
     auditor = login("auditor@lead.demo")
     seen: dict[tuple[str, str], str] = {}
@@ -83,9 +85,10 @@ def test_the_ledger_shows_what_the_ledger_queries_say(login: Any, app: Flask) ->
         assert any(get_balance(session, BOOK, a).pending for a in accounts)  # holds are shown
 
 
+@pytest.mark.calendar
 def test_as_of_shows_the_posted_balance_at_the_end_of_that_day(login: Any, app: Flask) -> None:
     auditor = login("auditor@lead.demo")
-    day = datetime.now(UTC).date() - timedelta(days=120)
+    day = CLOCK.today - timedelta(days=120)
     page = text(auditor.get(f"/audit/ledger?group=lead&as_of={day.isoformat()}"))
     shown = {account: value for (account, name), value in figures(page).items() if name == "as-of"}
     assert {"bank", "pool", "gst_receivable"} <= set(shown)

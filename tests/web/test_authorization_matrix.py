@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from approvals.models import (
 from approvals.tokens import create_token, hash_secret
 from ledger.db import run_in_transaction
 from ledger.models import JournalTransaction
+from tests.conftest import CLOCK
 from tests.web.conftest import Client as Browser
 from tests.web.conftest import make_app
 from web import session_factory
@@ -208,8 +209,8 @@ def _token(app: Flask, email: str) -> str:
     def make(session: Any) -> str:
         user = session.execute(select(User).where(User.email == email)).scalar_one()
         consortium_id = session.execute(select(Organisation.consortium_id)).scalars().first()
-        now = datetime.now(UTC)
-        actor = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=now.date())
+        now = CLOCK.now()
+        actor = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=CLOCK.today)
         return create_token(
             session, actor, name="matrix", expires_at=now + timedelta(days=1), now=now
         )[1]

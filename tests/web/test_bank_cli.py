@@ -15,6 +15,7 @@ from approvals.models import Payment
 from ledger.db import make_engine, make_session_factory
 from ledger.money import cents_to_decimal_text
 from reports.models import BankLine, BankStatement
+from tests.web.conftest import on_the_suite_clock
 from web.cli import main
 
 HEADER = "*Date,*Amount,Payee,Description,Reference"
@@ -28,7 +29,9 @@ def database(demo_sqlite: Path, tmp_path: Path) -> str:
 
 def run(database: str, *args: str) -> Result:
     runner = CliRunner(env={"FLEXPOOL_DATABASE_URL": database})
-    return runner.invoke(main, ["bank", "import", *args], catch_exceptions=False)
+    return runner.invoke(
+        main, ["bank", "import", *args], catch_exceptions=False, obj=on_the_suite_clock()
+    )
 
 
 def rows(database: str) -> tuple[list[BankStatement], list[BankLine], Payment]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from ledger.db import make_engine
+from tests.web.conftest import on_the_suite_clock
 from web.cli import main
 
 Run = Callable[..., Result]
@@ -22,7 +23,7 @@ def runner_for(path: Path) -> Run:
     runner = CliRunner(env={"FLEXPOOL_DATABASE_URL": f"sqlite:///{path}"})
 
     def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), catch_exceptions=False)
+        return runner.invoke(main, list(args), catch_exceptions=False, obj=on_the_suite_clock())
 
     return invoke
 

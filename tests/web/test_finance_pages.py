@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -40,6 +39,7 @@ from ledger.errors import LedgerError
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
+from tests.conftest import CLOCK
 
 T = TypeVar("T")
 FIN, FIN_MGR = "fin@lead.demo", "finmgr@lead.demo"
@@ -56,7 +56,7 @@ FINANCE_PAGES = (
 
 
 def today() -> str:
-    return datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date().isoformat()
+    return CLOCK.today.isoformat()
 
 
 def page(response: Any) -> str:
@@ -73,7 +73,7 @@ def as_user(app: Flask, email: str, work: Callable[[Session, Actor], T]) -> T:
             session,
             user_id=user_id,
             consortium_id=consortium_id,
-            today=datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date(),
+            today=CLOCK.today,
         )
         return work(session, who)
 
@@ -115,9 +115,9 @@ def approved_request(app: Flask, amount_cents: int = 2_200, category: str = "tra
             supplier_id=supplier.id,
             purpose="Taxi to the clinic",
             no_other_channel="No transport program covers this trip",
-            needed_by=datetime.now(UTC).date() + timedelta(days=10),
+            needed_by=CLOCK.today + timedelta(days=10),
         )
-        now = datetime.now(UTC)
+        now = CLOCK.now()
         request = create_request(session, who, data, now=now)
         transition(session, who, request.id, Action.SUBMIT, now=now)
         return request.id
@@ -129,9 +129,7 @@ def approved_request(app: Flask, amount_cents: int = 2_200, category: str = "tra
                 as_user(
                     app,
                     email,
-                    lambda s, w: transition(
-                        s, w, request_id, Action.APPROVE, now=datetime.now(UTC)
-                    ),
+                    lambda s, w: transition(s, w, request_id, Action.APPROVE, now=CLOCK.now()),
                 )
             except (ApprovalError, LedgerError):
                 continue
@@ -181,6 +179,7 @@ def test_home_lists_what_awaits_payment_with_its_figures(app: Flask, login: Any)
     assert format_cents(bank.posted) in html
 
 
+@pytest.mark.calendar
 def test_part_then_final_payment_moves_the_money(app: Flask, login: Any) -> None:
     request_id = approved_request(app, 2_200)
     approved = load(app, request_id).approved_cents
@@ -225,6 +224,7 @@ def test_part_then_final_payment_moves_the_money(app: Flask, login: Any) -> None
     assert "nothing to pay" in page(fin.get(f"/finance/requests/{request_id}/pay"))
 
 
+@pytest.mark.calendar
 def test_bad_payment_shows_each_problem_and_changes_nothing(app: Flask, login: Any) -> None:
     request_id = approved_request(app)
     fin = login(FIN)
@@ -239,7 +239,7 @@ def test_bad_payment_shows_each_problem_and_changes_nothing(app: Flask, login: A
     assert 'id="e-inc_gst_cents">The amount is not an amount in dollars and cents' in html
     assert 'id="e-gst_cents">The amount must not be negative' in html
     assert 'id="e-paid_on">A date like 2026-07-31.' in html
-    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    future = (CLOCK.now() + timedelta(days=3)).date().isoformat()
     checked = fin.post(
         url,
         {
@@ -292,6 +292,7 @@ def test_an_invoice_is_paid_once_and_never_by_its_approver(app: Flask, login: An
     assert load(app, big).paid_cents == 0
 
 
+@pytest.mark.calendar
 def test_closing_a_part_paid_request_releases_the_rest(app: Flask, login: Any) -> None:
     request_id = approved_request(app)
     fin = login(FIN)
@@ -349,6 +350,7 @@ def test_supplier_refund_returns_money_to_the_envelope(app: Flask, login: Any) -
     assert "$15.00" in page(fin.get(url))  # left to refund
 
 
+@pytest.mark.calendar
 def test_grant_receipts_and_gst_refunds(app: Flask, login: Any) -> None:
     fin = login(FIN)
     accounts = ("bank", "pool", "gst_receivable")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from approvals import idempotency
 from approvals.models import Decision
+from tests.conftest import CLOCK
 from tests.web.conftest import make_app
 from tests.web.test_api import Api, assert_error, draft_body, issue
 from web import session_factory
@@ -101,7 +102,7 @@ def test_a_twin_that_waits_too_long_is_told_to_retry_and_then_gets_its_turn(
         method="POST",
         path="/api/v1/requests",
         print_="first",
-        now=datetime.now(UTC),
+        now=CLOCK.now(),
     )
     answers = _at_once([lambda: sf.post("/requests", body, **{"Idempotency-Key": key})])
     held.rollback()  # the first call failed: nothing kept under the key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import web.mail
 from approvals.models import Notification, User
 from approvals.notify import notify
 from ledger.db import run_in_transaction
+from tests.conftest import CLOCK
 from tests.web.conftest import make_app
 from web import session_factory
 
@@ -57,16 +58,16 @@ def test_recent_notifications_are_mailed_once_and_old_ones_never(
     app = make_app(web_db, tmp_path, smtp_host="mail.test", smtp_port=2525, mail_from="fp@test")
     config = app.config["FLEXPOOL"]
     factory = session_factory(app)
-    now = datetime.now(UTC)
-    web.mail.send_pending(factory, config)  # whatever the demo left waiting
+    now = CLOCK.now()
+    web.mail.send_pending(factory, config, CLOCK)  # whatever the demo left waiting
     mailing.clear()
     _notify(app, "sf2@ngo1.demo", "R-9999 is now approved.", now)
     _notify(app, "sf2@ngo1.demo", "Old news from last week.", now - timedelta(days=7))
-    assert web.mail.send_pending(factory, config) == 1
+    assert web.mail.send_pending(factory, config, CLOCK) == 1
     assert [m["To"] for m in mailing] == ["sf2@ngo1.demo"]
     assert mailing[0]["Subject"] == "flexpool: R-9999 is now approved."
     assert mailing[0]["From"] == "fp@test"
-    assert web.mail.send_pending(factory, config) == 0  # at most once
+    assert web.mail.send_pending(factory, config, CLOCK) == 0  # at most once
     with factory() as session:
         old = session.execute(
             select(Notification).where(Notification.message == "Old news from last week.")
@@ -79,8 +80,8 @@ def test_without_smtp_nothing_is_sent_or_claimed(
     web_db: str, tmp_path: Path, mailing: list[EmailMessage]
 ) -> None:
     app = make_app(web_db, tmp_path)
-    _notify(app, "sf2@ngo1.demo", "Nobody mails this.", datetime.now(UTC))
-    assert web.mail.send_pending(session_factory(app), app.config["FLEXPOOL"]) == 0
+    _notify(app, "sf2@ngo1.demo", "Nobody mails this.", CLOCK.now())
+    assert web.mail.send_pending(session_factory(app), app.config["FLEXPOOL"], CLOCK) == 0
     assert mailing == []
     with session_factory(app)() as session:
         found = session.execute(

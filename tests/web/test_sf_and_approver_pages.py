@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from approvals.models import AuditEvent, Client, Decision, FundRequest, Need, User
+from tests.conftest import CLOCK
 from tests.web.conftest import Client as Browser
 from web import session_factory
 
@@ -72,10 +73,8 @@ def _request_form(app: Flask, client_id: int, **changes: str) -> dict[str, str]:
 
 
 def _today() -> Any:
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
-    return datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+    return CLOCK.today
 
 
 def _new_request(app: Flask, sf: Browser, client_id: int, **changes: str) -> int:
@@ -313,6 +312,7 @@ def test_every_sf_and_request_form_refuses_bad_input_by_field_and_changes_nothin
     assert _fingerprint(app) == before
 
 
+@pytest.mark.calendar
 def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, login: Any) -> None:
     """TL NGO2 stands in for TL NGO1 today: the page and the API both let them in."""
     from approvals.actors import load_actor
@@ -330,7 +330,6 @@ def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, log
             .first()
         )
         who = load_actor(session, user_id=tl1.id, consortium_id=consortium_id, today=_today())
-        from datetime import UTC, datetime
 
         delegate(
             session,
@@ -338,7 +337,7 @@ def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, log
             to_user_id=tl2.id,
             starts_on=_today(),
             ends_on=_today() + timedelta(days=2),
-            now=datetime.now(UTC),
+            now=CLOCK.now(),
         )
 
     sf = login("sf@ngo1.demo")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
@@ -23,6 +22,7 @@ from ledger.errors import InvalidAmountError
 from ledger.money import cents_to_decimal_text, parse_cents
 from reports.models import ExportKind, RunStatus
 from reports.runs import available_kinds, parse_period
+from web.clock import now
 
 MONEY_PATTERN = r"^[0-9]{1,10}\.[0-9]{2}$"
 SIGNED_MONEY_PATTERN = r"^-?[0-9]{1,10}\.[0-9]{2}$"
@@ -67,7 +67,7 @@ class Day(fields.Date):
         if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
             raise ValidationError("A date like 2026-07-31.")
         day = super()._deserialize(value, attr, data, **kwargs)
-        outside = DATE_WINDOW.problem(day, datetime.now(UTC).date()) if self.bounded else None
+        outside = DATE_WINDOW.problem(day, now().date()) if self.bounded else None
         if outside is not None:
             raise ValidationError(f"Give {outside}.")
         return day
