@@ -28,6 +28,18 @@ class Window:
     seconds: int
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The windows for one account, and the (usually wider) ones for one address: a partner
+    NGO's office signs in from a single address."""
+
+    account: Sequence[Window]
+    address: Sequence[Window]
+
+    def longest(self) -> int:
+        return max((w.seconds for w in (*self.account, *self.address)), default=0)
+
+
 def account_key(email: str) -> str:
     """The account as the throttle knows it: the typed e-mail, trimmed and lower-cased, whether or
     not such an account exists (an unknown one is throttled the same, so nothing tells them apart).
@@ -36,13 +48,13 @@ def account_key(email: str) -> str:
 
 
 def record_attempt(
-    session: Session, *, account: str, address: str, now: datetime, windows: Sequence[Window]
+    session: Session, *, account: str, address: str, now: datetime, windows: Limits
 ) -> int:
     """Write the attempt (as a failure, until it succeeds) and drop rows past every window.
 
     Commit this before :func:`refused_for` counts, so concurrent attempts see each other.
     """
-    longest = max((w.seconds for w in windows), default=0)
+    longest = windows.longest()
     session.execute(
         delete(SignInFailure).where(
             or_(SignInFailure.account == account, SignInFailure.address == address),
@@ -56,20 +68,21 @@ def record_attempt(
 
 
 def refused_for(
-    session: Session, *, account: str, address: str, now: datetime, windows: Sequence[Window]
+    session: Session, *, account: str, address: str, now: datetime, windows: Limits
 ) -> int | None:
     """Seconds to wait if the account or the address is over a limit (this attempt counted),
     else ``None``."""
-    for window in sorted(windows, key=lambda w: w.seconds):
+    checks = [(w, SignInFailure.account, account) for w in windows.account]
+    checks += [(w, SignInFailure.address, address) for w in windows.address]
+    for window, column, value in sorted(checks, key=lambda check: check[0].seconds):
         since = now - timedelta(seconds=window.seconds)
-        for column, value in ((SignInFailure.account, account), (SignInFailure.address, address)):
-            count = session.scalar(
-                select(func.count())
-                .select_from(SignInFailure)
-                .where(column == value, SignInFailure.at > since)
-            )
-            if (count or 0) > window.amount:
-                return window.seconds
+        count = session.scalar(
+            select(func.count())
+            .select_from(SignInFailure)
+            .where(column == value, SignInFailure.at > since)
+        )
+        if (count or 0) > window.amount:
+            return window.seconds
     return None
 
 

@@ -44,6 +44,8 @@ class Config:
     testing: bool = False
     secure_cookies: bool = True
     login_limit: str = "10 per minute;50 per hour"
+    # An NGO office signs in from one address: its limit is for a flood, not for one person.
+    login_address_limit: str = "50 per minute;250 per hour"
     attachments_dir: str = str(INSTANCE / "attachments")
     exports_dir: str = str(INSTANCE / "exports")
     smtp_host: str | None = None
@@ -59,6 +61,7 @@ class Config:
             secret_key=env.get("FLEXPOOL_SECRET_KEY") or instance_secret(),
             secure_cookies=_flag(env.get("FLEXPOOL_SECURE_COOKIES"), True),
             login_limit=env.get("FLEXPOOL_LOGIN_LIMIT", cls.login_limit),
+            login_address_limit=env.get("FLEXPOOL_LOGIN_ADDRESS_LIMIT", cls.login_address_limit),
             attachments_dir=env.get("FLEXPOOL_ATTACHMENTS_DIR", cls.attachments_dir),
             exports_dir=env.get("FLEXPOOL_EXPORTS_DIR", cls.exports_dir),
             smtp_host=env.get("FLEXPOOL_SMTP_HOST") or None,

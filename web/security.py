@@ -77,9 +77,15 @@ def remote_address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def _windows() -> list[throttle.Window]:
-    text: str = current_app.config["FLEXPOOL"].login_limit
-    return [throttle.Window(i.amount, i.get_expiry()) for i in limits.parse_many(text)]
+def _limits() -> throttle.Limits:
+    config = current_app.config["FLEXPOOL"]
+
+    def windows(text: str) -> tuple[throttle.Window, ...]:
+        return tuple(throttle.Window(i.amount, i.get_expiry()) for i in limits.parse_many(text))
+
+    return throttle.Limits(
+        account=windows(config.login_limit), address=windows(config.login_address_limit)
+    )
 
 
 def password_attempt(email: str, check: Callable[[int], T], *, now: datetime) -> T:
@@ -87,7 +93,7 @@ def password_attempt(email: str, check: Callable[[int], T], *, now: datetime) ->
     else answer 429 with Retry-After. ``check`` deletes the attempt when the password was right
     (:func:`approvals.throttle.forget_attempt`); a wrong one stays counted."""
     factory = current_app.extensions["flexpool.sessions"]
-    account, address, windows = throttle.account_key(email), remote_address(), _windows()
+    account, address, windows = throttle.account_key(email), remote_address(), _limits()
     attempt = run_in_transaction(
         factory,
         lambda s: throttle.record_attempt(

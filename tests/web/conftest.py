@@ -48,6 +48,7 @@ def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "testing": True,
         "secure_cookies": False,
         "login_limit": "10000 per minute",
+        "login_address_limit": "10000 per minute",
         "attachments_dir": str(tmp_path / "attachments"),
         "exports_dir": str(tmp_path / "exports"),
     }

@@ -49,9 +49,12 @@ def _issue(app: Flask, email: str, password: str, address: str) -> int:
 def limited(web_db: str, tmp_path: Path) -> Any:
     made: list[Flask] = []
 
-    def make(limit: str) -> Flask:
-        made.append(make_app(web_db, tmp_path, login_limit=limit))
-        return made[-1]
+    def make(limit: str, address_limit: str | None = None) -> Flask:
+        app = make_app(
+            web_db, tmp_path, login_limit=limit, login_address_limit=address_limit or limit
+        )
+        made.append(app)
+        return app
 
     yield make
     for app in made:
@@ -67,6 +70,17 @@ def test_login_is_throttled_per_account_and_per_address(limited: Any) -> None:
     assert _login(browser, account, "wrong", _address()) == 429
     # The address, for any other account (a known one included, with its right password):
     assert _login(browser, "sf@ngo1.demo", PASSWORD, address) == 429
+
+
+def test_one_person_mistyping_does_not_lock_out_their_office(limited: Any) -> None:
+    """A partner NGO's office signs in from one address: its limit is wider than an account's."""
+    app, office = limited("3 per minute", "6 per minute"), _address()
+    browser, mistyped = Browser(app.test_client()), _nobody()
+    assert [_login(browser, mistyped, "wrong", office) for _ in range(4)][-1] == 429
+    assert _login(browser, "sf@ngo1.demo", PASSWORD, office) == 302
+    colleague = Browser(app.test_client())
+    assert [_login(colleague, _nobody(), "wrong", office) for _ in range(3)] == [401] * 3
+    assert _login(colleague, _nobody(), "wrong", office) == 429  # the office's seventh: a flood
 
 
 def test_an_unknown_account_and_a_wrong_password_are_throttled_alike(limited: Any) -> None:
