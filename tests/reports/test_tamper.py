@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import audit
 from approvals.models import AuditEvent, AuditHead, Payment
-from approvals.payments import PaymentInput, record_refund
+from approvals.payments import PaymentInput
+from approvals.refunds import record_refund
 from ledger.chain import TransactionContent, TransferContent, chain_hash
 from ledger.models import accounts, books, transactions, transfers
 from ledger.verify import verify
