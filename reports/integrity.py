@@ -26,16 +26,15 @@ class Verdict:
     findings: list[Finding]
     anchored: anchors.AnchorCheck | None  # None: no folder to look in
 
-    def anchor_line(self) -> str:
-        """What the CLI and the job say about the anchors."""
+    def anchor_line(self, *, where: bool = True) -> str:
+        """What the CLI, the job and the auditor's page say about the anchors (the page without
+        the server's file path: ``where=False``)."""
         if self.anchored is None:
             return "Anchors: not compared (no exports folder)."
+        place = f" at {self.anchored.path}" if where else " in the exports folder"
         if not self.anchored.path.exists():
-            return f"Anchors: none yet at {self.anchored.path}; nothing to compare with."
-        return (
-            f"Anchors: compared {self.anchored.compared} anchored chain head(s) "
-            f"in {self.anchored.path}."
-        )
+            return f"Anchors: none yet{place}; nothing to compare with."
+        return f"Anchors: compared {self.anchored.compared} anchored chain head(s){place}."
 
 
 def verify_consortium(

@@ -39,6 +39,7 @@ from flask_login import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import TooManyRequests
 
 from approvals import audit
 from approvals.actors import Actor, load_actor
@@ -182,16 +183,26 @@ def login() -> ResponseReturnValue:
             return SignedIn(user.id, consortium_id, user.email, user.display_name, _stamp(user))
 
         factory = session_factory(current_app)
-        signed_in = password_attempt(
-            email,
-            lambda attempt: run_in_transaction(factory, lambda s: check(s, attempt)),
-            now=now(),
-        )
+        try:
+            signed_in = password_attempt(
+                email,
+                lambda attempt: run_in_transaction(factory, lambda s: check(s, attempt)),
+                now=now(),
+            )
+        except TooManyRequests as refused:  # the form again, saying how long to wait
+            error = f"Too many sign-in attempts. {_minutes(refused.retry_after)}"
+            page = render_template("auth/login.html", error=error, email=email)
+            return page, 429, {"Retry-After": str(refused.retry_after)}
         if signed_in is not None:
             login_user(signed_in)
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
         error = "That e-mail and password do not match an active account."
     return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
+
+
+def _minutes(seconds: object) -> str:
+    minutes = max(1, -(-int(seconds) // 60)) if isinstance(seconds, int) else 1
+    return f"Try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
 
 @blueprint.post("/logout")

@@ -72,6 +72,20 @@ def test_login_is_throttled_per_account_and_per_address(limited: Any) -> None:
     assert _login(browser, "sf@ngo1.demo", PASSWORD, address) == 429
 
 
+def test_a_throttled_sign_in_shows_the_form_again_saying_how_long_to_wait(limited: Any) -> None:
+    app, address, account = limited("2 per minute"), _address(), _nobody()
+    browser = Browser(app.test_client())
+    assert [_login(browser, account, "wrong", address) for _ in range(2)] == [401, 401]
+    browser.get("/login", environ_base={"REMOTE_ADDR": address})
+    page = browser.post(
+        "/login", {"email": account, "password": "wrong"}, environ_base={"REMOTE_ADDR": address}
+    )
+    body = page.get_data(as_text=True)
+    assert page.status_code == 429 and page.headers["Retry-After"] == "60"
+    assert "Too many sign-in attempts. Try again in 1 minute." in body
+    assert 'name="password"' in body and f'value="{account}"' in body
+
+
 def test_one_person_mistyping_does_not_lock_out_their_office(limited: Any) -> None:
     """A partner NGO's office signs in from one address: its limit is wider than an account's."""
     app, office = limited("3 per minute", "6 per minute"), _address()

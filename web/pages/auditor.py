@@ -225,7 +225,7 @@ def ledger_verify() -> ResponseReturnValue:
         book=book,
         findings=verdict.findings,
         summary=summarize(verdict.findings),
-        anchor_line=verdict.anchor_line(),
+        anchor_line=verdict.anchor_line(where=False),
         checked_at=now(),
     )
 
