@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,13 @@ import pytest
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from approvals.demo import LOGINS, PASSWORD
+from approvals.models import User
 from tests.conftest import CLOCK
-from web import create_app
+from web import create_app, session_factory
 from web.config import Config
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -61,6 +63,25 @@ def app(web_db: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(web_db, tmp_path)
     yield app
     app.extensions["flexpool.engine"].dispose()
+
+
+@pytest.fixture
+def password_put_back(app: Flask) -> Iterator[Callable[[str], None]]:
+    """For a test that changes a demo login's password: PostgreSQL tests share one demo, so the
+    password hash is put back afterwards and later tests still sign in with the demo password."""
+    kept: dict[str, str] = {}
+    factory = session_factory(app)
+
+    def keep(email: str) -> None:
+        with factory() as session:
+            kept[email] = session.scalars(
+                select(User.password_hash).where(User.email == email)
+            ).one()
+
+    yield keep
+    with factory.begin() as session:
+        for email, digest in kept.items():
+            session.execute(update(User).where(User.email == email).values(password_hash=digest))
 
 
 class Client:

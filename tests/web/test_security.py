@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,10 @@ def test_pages_need_a_signed_in_person(client: Browser) -> None:
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_changing_the_password_signs_out_other_sessions(app: Flask, login: Any) -> None:
+def test_changing_the_password_signs_out_other_sessions(
+    app: Flask, login: Any, password_put_back: Callable[[str], None]
+) -> None:
+    password_put_back("sf2@ngo1.demo")
     first = login("sf2@ngo1.demo")
     second = login("sf2@ngo1.demo")
     assert second.get("/sf/").status_code == 200

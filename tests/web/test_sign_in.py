@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -181,8 +182,9 @@ def test_signing_out_ends_every_session_of_that_person(app: Flask, login: Any) -
 
 
 def test_a_password_change_revokes_every_api_token_and_refuses_a_common_password(
-    app: Flask, login: Any
+    app: Flask, login: Any, password_put_back: Callable[[str], None]
 ) -> None:
+    password_put_back("sf2@ngo1.demo")
     user = login("sf2@ngo1.demo")
     issued = app.test_client().post(
         f"{API}/tokens", json={"email": "sf2@ngo1.demo", "password": PASSWORD}
