@@ -1,4 +1,4 @@
-"""Changing a request's amount after it was written (DESIGN §3.2).
+"""Changing a request's amount after it was written (docs/approvals.md#changing-the-amount).
 
 Before submission, or once returned, the requester changes what they like. While it waits for
 approvers, a lower amount carries on through the same chain, but a higher one re-matches the

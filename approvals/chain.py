@@ -1,10 +1,10 @@
 """Who may decide a step: approver specs resolved to people, less those excluded by SoD.
 
-Resolution happens when a step activates (DESIGN §3.3), against memberships valid that day.
-Segregation of duties (§3.4): the requester never approves their own request, and one person
-decides at most one step of a request; ADMIN and AUDITOR are never approvers, even if they also
-hold an approver's role. Where that leaves
-nobody, the step's escalation target is resolved instead.
+Resolution happens when a step activates (docs/approvals.md#policy), against memberships valid that
+day. Segregation of duties (docs/approvals.md#segregation-of-duties): the requester never approves
+their own request, and one person decides at most one step of a request; ADMIN and AUDITOR are never
+approvers, even if they also hold an approver's role. Where that leaves nobody, the step's
+escalation target is resolved instead.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delegating one's approvals for a date range (DESIGN §3.5).
+"""Delegating one's approvals for a date range (docs/approvals.md#delegation).
 
 The delegate must hold an approving role in the consortium; decisions record "by B on behalf of
 A", and segregation of duties is checked against B, who actually decides. Delegations are not

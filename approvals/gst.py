@@ -1,4 +1,5 @@
-"""GST at 10%: the tax in an inclusive price is one eleventh, to the nearest cent (FORMATS.md).
+"""GST at 10%: the tax in an inclusive price is one eleventh, to the nearest cent
+(docs/approvals.md#gst).
 
 Flexpool records the GST an invoice states; these helpers suggest and check it, they never
 overrule it.

@@ -148,7 +148,7 @@ def check_rules(rules: Iterable[RuleSpec]) -> list[str]:
 def default_rules(
     pm_categories: frozenset[str] = frozenset({"bond", "furniture", "travel"}),
 ) -> list[RuleSpec]:
-    """DESIGN §3.3's default policy."""
+    """The default policy (docs/approvals.md#the-default-policy)."""
     return [
         RuleSpec(
             "Team Leader approves everything",

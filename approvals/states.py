@@ -1,4 +1,4 @@
-"""The fund request's life, as one explicit transition table (DESIGN §3.2).
+"""The fund request's life, as one explicit transition table (docs/approvals.md#lifecycle).
 
 The table says which actions a state allows and where each can lead; the one service function
 that changes a request's state consults it first, then eligibility, segregation of duties and

@@ -1,4 +1,4 @@
-"""The one function that moves a fund request between states (DESIGN §3.2).
+"""The one function that moves a fund request between states (docs/approvals.md#lifecycle).
 
 ``transition`` checks, in this order: that the actor may see the request and holds a role that
 ever takes this action (so a stranger learns nothing about its state), the transition table, who

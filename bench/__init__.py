@@ -1,1 +1,2 @@
-"""Benchmarks that print figures against DESIGN §7's targets; never part of the pass/fail suite."""
+"""Benchmarks that print figures against the targets in docs/ledger.md#speed-targets; never part of
+the pass/fail suite."""

@@ -1,14 +1,14 @@
 """National-scale data for the benchmarks: 48 consortia, ~25,000 clients, ~250,000 transfers.
 
 Why: the page, export and query benchmarks of later issues need "a year of national data"
-(DESIGN §6, §7) that looks like what the real services write: the same chains, decisions,
-audit events, reservations, part payments and refunds, not rows made up by ``INSERT``. So every
-row here goes through the same service functions as ``flexpool demo`` (``approvals/demo.py``,
+(docs/ledger.md#speed-targets) that looks like what the real services write: the same chains,
+decisions, audit events, reservations, part payments and refunds, not rows made up by ``INSERT``. So
+every row here goes through the same service functions as ``flexpool demo`` (``approvals/demo.py``,
 whose categories, suppliers and helpers are reused): ``create_consortium``, ``add_partner``,
-``create_user``/``grant_role``, ``add_category``, ``add_supplier``/``verify_supplier``, the
-default policy, ``receive_grant``/``allocate``, ``enrol_client``/``change_status``/``add_need``,
-``create_request`` and ``transition`` (pay with ``PaymentInput``), ``record_refund`` and the
-timers that expire stale approvals.
+``create_user``/``grant_role``, ``add_category``, ``add_supplier``/``verify_supplier``, the default
+policy, ``receive_grant``/``allocate``, ``enrol_client``/``change_status``/``add_need``,
+``create_request`` and ``transition`` (pay with ``PaymentInput``), ``record_refund`` and the timers
+that expire stale approvals.
 
 To be fast enough (the full run in well under an hour on the 2-core machine) it differs from
 the demo only in how it *commits*, never in what it writes:
@@ -94,7 +94,7 @@ LEAD_ROLES = {  # e-mail local part: role, display name
     "ceo": ("CEO", "Casey Chief"),
     "auditor": ("AUDITOR", "Aud Itor"),
 }
-CLIENTS_PER_SF = 30  # DESIGN §1: up to ~30 clients each
+CLIENTS_PER_SF = 30  # docs/approvals.md#people-and-roles: up to ~30 clients each
 REQUESTS_PER_CLIENT_YEAR = 3.0  # ≈ 3.4 transfers a request: 25,000 clients → ≈ 250,000 transfers
 ENROL_BATCH = 100
 # Cheap categories are common; bonds and furniture rare (they route to the PM and cost more).

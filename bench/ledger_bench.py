@@ -1,4 +1,5 @@
-"""Ledger benchmark: one command, both databases, every figure of DESIGN §7 in one table.
+"""Ledger benchmark: one command, both databases, every figure of docs/ledger.md#speed-targets in
+one table.
 
     .venv/bin/python -m bench.ledger_bench [--sqlite-only] [--postgres-url URL] [--big N] [--quick]
 
@@ -10,9 +11,9 @@ Why it is built this way:
 * **Service next to raw SQL, interleaved.** The service figure alone says little on a shared
   machine; the same workload hand-written against the driver (``bench/raw_sql.py``) runs on
   the same database in alternating blocks, and their ratio is the figure with a target.
-* **Long runs, halves reported.** A posting rate measured over the first thousand transfers can
-  hide a slide as tables grow (DESIGN §2.3), so the runs are thousands long and each half is
-  reported on its own.
+* **Long runs, halves reported.** A posting rate measured over the first thousand transfers can hide
+  a slide as tables grow (docs/ledger.md#speed-targets), so the runs are thousands long and each
+  half is reported on its own.
 * **Reads as a caller makes them.** Every read opens its own session, as a web request does, and
   is timed at 1,000 transfers and again after ``--big``, so "constant whatever the history" is a
   ratio you can read off. The big history is loaded with ``ledger.bulk.load_history``, whose

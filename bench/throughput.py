@@ -1,11 +1,12 @@
 """Posting throughput: the ledger service against the same workload in raw SQL.
 
-Both sides run in one process against one database, on twin books with the same chart and
-funding, in alternating blocks (and alternating which side goes first). On a shared two-core
-machine the load from other processes comes and goes; interleaving makes it fall on both sides
-alike, so their ratio means something even when the absolute rates wobble. Each side's time is
-summed over its own blocks, so first-half and second-half rates show whether it degrades as the
-tables grow (DESIGN §2.3 saw a foreign-key layout fall from ~1,340 to ~520 transfers/s).
+Both sides run in one process against one database, on twin books with the same chart and funding,
+in alternating blocks (and alternating which side goes first). On a shared two-core machine the load
+from other processes comes and goes; interleaving makes it fall on both sides alike, so their ratio
+means something even when the absolute rates wobble. Each side's time is summed over its own blocks,
+so first-half and second-half rates show whether it degrades as the tables grow
+(docs/ledger.md#speed-targets: PostgreSQL saw a foreign-key layout fall from ~1,340 to ~520
+transfers/s).
 """
 
 from __future__ import annotations

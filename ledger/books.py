@@ -1,8 +1,8 @@
 """Opening books and accounts, closing accounts, and moving a book's lock date forward.
 
-The standard chart (DESIGN §2.4) lives here so every consortium's book looks the same: the bank
-can never go below zero, and no fund (the pool, an NGO's envelope, a client) can spend more than
-it was given, pending holds included.
+The standard chart (docs/ledger.md#chart-of-accounts) lives here so every consortium's book looks
+the same: the bank can never go below zero, and no fund (the pool, an NGO's envelope, a client) can
+spend more than it was given, pending holds included.
 """
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ The GST is on its own line exactly as the invoices stated it and every amount is
 with line amounts as "No tax" (MYOB: not inclusive) so the system adds no GST of its own; the tax
 names classify the lines for the BAS.
 
-Files: UTF-8, CRLF line ends (the csv module's, as Excel and both importers expect), a header
-row exactly as FORMATS.md lists it, amounts as plain decimals from integer cents, dates
-``dd/mm/yyyy``, text cells neutralised against formula injection. Xero: comma-separated,
+Files: UTF-8, CRLF line ends (the csv module's, as Excel and both importers expect), a header row
+exactly as docs/exports.md#xero-and-myob lists it, amounts as plain decimals from integer cents,
+dates ``dd/mm/yyyy``, text cells neutralised against formula injection. Xero: comma-separated,
 amounts signed (debit positive). MYOB: tab-separated by default
-(:class:`~reports.accounting_rows.MyobLayout`), separate debit and credit columns, journal
-number ``FP<yyyymm>`` (``FPFY2526`` for a year), one journal per file. Every line passes the
-pre-flight before a byte is written, and a rejected run lists every offending row. Nothing
-depends on when it runs: the same ledger gives the same bytes.
+(:class:`~reports.accounting_rows.MyobLayout`), separate debit and credit columns, journal number
+``FP<yyyymm>`` (``FPFY2526`` for a year), one journal per file. Every line passes the pre-flight
+before a byte is written, and a rejected run lists every offending row. Nothing depends on when it
+runs: the same ledger gives the same bytes.
 
 The map of accounts and tax names (:class:`~reports.accounting_rows.AccountingMap`) and MYOB's
 columns are data with Australian defaults; a per-consortium settings table does not exist yet.

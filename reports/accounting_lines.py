@@ -1,6 +1,6 @@
 """The period's bank and GST movements as summarised general-ledger lines (see ``accounting``).
 
-Mapping, from the ledger's money flows (DESIGN.md 2.4) to the lead agency's chart:
+Mapping, from the ledger's money flows (docs/ledger.md#money-flows) to the lead agency's chart:
 
 * a supplier payment debits the expense account of the request's category (``Category.gl_code``)
   for what was charged to funds (ex-GST when the consortium claims GST credits, inc-GST when it

@@ -1,6 +1,6 @@
 """What the funds met: spend and request counts per Action Plan need domain, de-identified.
 
-This is the program-evaluation view, so it counts people, and FORMATS.md (Privacy) says an
+This is the program-evaluation view, so it counts people, and docs/exports.md#privacy says an
 aggregated report hides every group of fewer than 5 clients. A domain whose distinct-client count
 is 1 to 4 is *suppressed*: its row says so and its numbers are left blank. A domain with no
 clients at all shows its zeros (there is no one in it to identify).

@@ -10,8 +10,9 @@ unmatched, with its candidates shown, for a person to decide. The window is a mo
 rather than a consortium setting: the settings table is shared and no consortium has asked to
 change it yet.
 
-Segregation of duties ("the reconciler is not the payer", FORMATS.md): when a person imports a
-file, lines whose best candidate that person recorded are left for someone else to match.
+Segregation of duties ("the reconciler is not the payer", docs/approvals.md#segregation-of-duties):
+when a person imports a file, lines whose best candidate that person recorded are left for someone
+else to match.
 """
 
 from __future__ import annotations

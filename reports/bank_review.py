@@ -4,8 +4,9 @@ Only finance (FIN or FIN_MGR of the lead agency) does this; the auditor reads. E
 written to the audit trail. The rules a database constraint cannot express live here:
 
 - a match has the line's exact amount and direction, and the item belongs to this consortium;
-- **segregation of duties** (FORMATS.md: "the reconciler ≠ the payer"): whoever recorded a
-  payment, refund or grant may not match it to the bank by hand; someone else must;
+- **segregation of duties** ("the reconciler ≠ the payer", docs/approvals.md#segregation-of-duties):
+  whoever recorded a payment, refund or grant may not match it to the bank by hand; someone else
+  must;
 - an explanation (a bank fee, interest, a transfer between the agency's own accounts) says why
   the line needs no match, in 1-500 characters;
 - a line dated in a closed month keeps its resolution: the month was signed off on it.

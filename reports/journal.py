@@ -5,16 +5,16 @@ restatement of the ledger that two unrelated programs re-add: ``hledger bal`` an
 must report exactly ``flexpool ledger trial-balance``, account by account, and every posting
 carries a balance assertion (``= $R``) both tools check, so a single wrong cent stops them.
 
-Format (FORMATS.md): one journal entry per posted transfer, its transfer id as the code,
-``*`` (cleared) for posted money; postings are debit-positive in ``$`` with two decimals. Entries
-are written in date order (then transfer id) with the running balance computed in that order,
-because both tools check assertions in date order, and a backdated transfer would otherwise
-assert a balance the tools never see. Holds still open at the end of the period follow as ``!``
-(pending) entries on ``held:`` twins of their accounts (``held:org:NGO1``): both tools order
-entries by date, so a hold on the real account would count in every later assertion, and
-reserved money is not spent. ``hledger bal --cleared`` (``ledger bal --cleared``) is the posted
-trial balance; ``hledger bal held`` is what approvals have reserved. Accounts are named by their
-ledger codes (``client:C-0001``), which both tools read as a hierarchy.
+Format (docs/exports.md#the-plain-text-journal): one journal entry per posted transfer, its transfer
+id as the code, ``*`` (cleared) for posted money; postings are debit-positive in ``$`` with two
+decimals. Entries are written in date order (then transfer id) with the running balance computed in
+that order, because both tools check assertions in date order, and a backdated transfer would
+otherwise assert a balance the tools never see. Holds still open at the end of the period follow as
+``!`` (pending) entries on ``held:`` twins of their accounts (``held:org:NGO1``): both tools order
+entries by date, so a hold on the real account would count in every later assertion, and reserved
+money is not spent. ``hledger bal --cleared`` (``ledger bal --cleared``) is the posted trial
+balance; ``hledger bal held`` is what approvals have reserved. Accounts are named by their ledger
+codes (``client:C-0001``), which both tools read as a hierarchy.
 
 For a period, an opening entry carries each account's posted balance at the start, so the file
 stands alone. Nothing in it depends on when it was written: the header names the period and the

@@ -1,9 +1,10 @@
 """The monthly (or financial-year) reconciliation workbook that finance signs off.
 
 Sheets: Summary, Trial balance, Budget vs actual, Payments, Commitments, Exceptions, Bank match
-(DESIGN §4). The Summary comes first but is written last: its control totals and checks are
-the other sheets' totals, gathered while they stream (openpyxl's ``write_only`` sheets each keep
-their own temporary file, so the order they are filled in does not matter).
+(docs/exports.md#the-reconciliation-workbook). The Summary comes first but is written last: its
+control totals and checks are the other sheets' totals, gathered while they stream (openpyxl's
+``write_only`` sheets each keep their own temporary file, so the order they are filled in does not
+matter).
 
 Why no "generated at": the file is a pure function of the ledger state and the period, so the
 same state gives the same bytes and a closed month can be regenerated and compared with its

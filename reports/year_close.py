@@ -1,10 +1,10 @@
 """The financial-year close, run by the scheduler once per consortium and year, after 30 June.
 
-What closing a year means here (DESIGN §3.5 and §4): every approval of the year that is still
-unpaid lapses unless finance marked it carried over, releasing its reservation; finance is told
-what lapsed and what they carried over; the audit log records the close; and the acquittal
-workbook for the year is exported once, when that exporter exists. The ledger's lock date is
-not moved: months are locked by finance's sign-off after reconciliation, never by a clock.
+What closing a year means here (docs/exports.md#the-year-close): every approval of the year that is
+still unpaid lapses unless finance marked it carried over, releasing its reservation; finance is
+told what lapsed and what they carried over; the audit log records the close; and the acquittal
+workbook for the year is exported once, when that exporter exists. The ledger's lock date is not
+moved: months are locked by finance's sign-off after reconciliation, never by a clock.
 """
 
 from __future__ import annotations

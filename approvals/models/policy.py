@@ -1,4 +1,5 @@
-"""Approval policies: versioned data, published once a fallback rule exists (DESIGN §3.3)."""
+"""Approval policies: versioned data, published once a fallback rule exists
+(docs/approvals.md#policy)."""
 
 from __future__ import annotations
 

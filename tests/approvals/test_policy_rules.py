@@ -1,4 +1,5 @@
-"""Rule matching and merging: a threshold adds a step, the fallback always applies (DESIGN §3.3)."""
+"""Rule matching and merging: a threshold adds a step, the fallback always applies
+(docs/approvals.md#policy)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every state × every action through the real service, and who may decide what (DESIGN §3.2, §3.4).
+"""Every state × every action through the real service, and who may decide what
+(docs/approvals.md#lifecycle, docs/approvals.md#segregation-of-duties).
 
 Each request is brought to its state through the services; then every action is tried by the
 person who would normally take it, inside a transaction that is rolled back. An action the table

@@ -1,4 +1,5 @@
-"""Races on PostgreSQL: many connections at once against the ledger's locks (DESIGN §2.3).
+"""Races on PostgreSQL: many connections at once against the ledger's locks
+(docs/ledger.md#invariants).
 
 Every worker owns an Engine holding exactly one connection, so each race is between real
 PostgreSQL backends; threads suffice because psycopg releases the GIL while it waits on the server.

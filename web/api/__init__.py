@@ -1,5 +1,6 @@
-"""The JSON API under ``/api/v1`` (DESIGN §5): bearer tokens, marshmallow schemas, an OpenAPI
-document built from the same schemas, cursor pages, idempotent writes, one error shape.
+"""The JSON API under ``/api/v1`` (docs/architecture.md#the-web-layer): bearer tokens, marshmallow
+schemas, an OpenAPI document built from the same schemas, cursor pages, idempotent writes, one error
+shape.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Exports (DESIGN §5): list the consortium's runs, run one now, download a finished file.
+"""Exports (docs/exports.md#exports-and-their-runs): list the consortium's runs, run one now,
+download a finished file.
 
 The same functions as the exports page (``reports.export_service``): finance (FIN, FIN_MGR of
 the lead agency) runs; finance and the auditor list and download; a download is re-checked

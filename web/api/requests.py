@@ -1,4 +1,5 @@
-"""Clients, their needs, and fund requests with every action of their life (DESIGN §3.2).
+"""Clients, their needs, and fund requests with every action of their life
+(docs/approvals.md#lifecycle).
 
 Scope is the services' own: ``approvals.clients`` decides who sees a client (and audits the
 read), ``approvals.requests.can_see`` who sees a request. Anything out of scope is a 404.

@@ -1,4 +1,5 @@
-"""The in-app inbox: what waits for me and what changed on my requests (DESIGN §3.6)."""
+"""The in-app inbox: what waits for me and what changed on my requests
+(docs/approvals.md#notifications)."""
 
 from __future__ import annotations
 
