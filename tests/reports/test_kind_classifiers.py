@@ -10,8 +10,9 @@ import pytest
 
 from ledger.values import TransferKind, UnmappedKindError, rule_for
 from reports.accounting_lines import _LABELS, GL_ROLES, GST, POOL, _role
+from reports.acquittal_rows import FLOW_LINES, Flows
 
-CLASSIFIERS = {"accounting": GL_ROLES}
+CLASSIFIERS = {"accounting": GL_ROLES, "acquittal": FLOW_LINES}
 COUNTERPARTS = (POOL, GST, "org:NGO1", "client:C-0001")
 
 
@@ -26,6 +27,14 @@ def test_every_kind_walks_through_the_accounting_classifier(kind: TransferKind) 
         for into_bank in (True, False):
             role = _role(counterpart, kind.value, into_bank)
             assert role is None or role in _LABELS, (counterpart, into_bank)
+
+
+@pytest.mark.parametrize("kind", list(TransferKind))
+def test_every_kind_walks_through_the_acquittal_classifier(kind: TransferKind) -> None:
+    into_funds, out_of_funds = rule_for(FLOW_LINES, kind.value, "The acquittal")
+    assert into_funds in {"received", "refunds", "other"}
+    assert out_of_funds in {"payments", "returned", "other"}
+    assert {into_funds, out_of_funds} <= set(Flows.__dataclass_fields__)
 
 
 @pytest.mark.parametrize(
