@@ -6,13 +6,19 @@ tests fail, and at run time the classifier raises instead of filing it under a d
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from sqlalchemy.dialects import sqlite
+
+from approvals.models import NeedDomain
 from ledger.values import TransferKind, UnmappedKindError, rule_for
 from reports.accounting_lines import _LABELS, GL_ROLES, GST, POOL, _role
+from reports.acquittal_domains import LABELS as DOMAIN_LABELS
 from reports.acquittal_rows import FLOW_LINES, Flows
+from reports.bank_targets import TRANSACTION_LABELS, _moves_bank_alone, _transaction_label
 
-CLASSIFIERS = {"accounting": GL_ROLES, "acquittal": FLOW_LINES}
+CLASSIFIERS = {"accounting": GL_ROLES, "acquittal": FLOW_LINES, "bank": TRANSACTION_LABELS}
 COUNTERPARTS = (POOL, GST, "org:NGO1", "client:C-0001")
 
 
@@ -35,6 +41,25 @@ def test_every_kind_walks_through_the_acquittal_classifier(kind: TransferKind) -
     assert into_funds in {"received", "refunds", "other"}
     assert out_of_funds in {"payments", "returned", "other"}
     assert {into_funds, out_of_funds} <= set(Flows.__dataclass_fields__)
+
+
+def test_the_bank_matcher_offers_exactly_the_kinds_it_can_name() -> None:
+    """The SQL filter and the label table say the same thing about which kinds are offered."""
+    sql = str(
+        _moves_bank_alone(1, 2).compile(
+            dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+        )
+    )
+    offered = set(re.findall(r"'([a-z_]+)'", sql)) & {kind.value for kind in TransferKind}
+    assert offered == {kind.value for kind, label in TRANSACTION_LABELS.items() if label}
+    for kind in offered:
+        assert _transaction_label(kind)
+    with pytest.raises(UnmappedKindError, match="never matched to a bank line alone"):
+        _transaction_label(TransferKind.ADJUSTMENT.value)
+
+
+def test_every_need_domain_has_its_acquittal_label() -> None:
+    assert set(DOMAIN_LABELS) == set(NeedDomain)
 
 
 @pytest.mark.parametrize(
