@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 MAX_MEMO = 500
 MAX_ACTOR = 120
@@ -54,6 +55,23 @@ class Phase(StrEnum):
 
 
 POSTED_PHASES = (Phase.SINGLE, Phase.POST_PENDING)
+
+_Rule = TypeVar("_Rule")
+
+
+class UnmappedKindError(LookupError):
+    """A classifier over transfer kinds has no rule for a kind: a kind was added without deciding
+    what each report makes of it. A programming error, so never a default such as grant income."""
+
+
+def rule_for(rules: Mapping[TransferKind, _Rule], kind: str, classifier: str) -> _Rule:
+    """``rules[kind]``, or a clear :class:`UnmappedKindError` naming the classifier.
+
+    Each classifier's ``rules`` is keyed by every member (a test walks the enum through it)."""
+    try:
+        return rules[TransferKind(kind)]
+    except (ValueError, KeyError):
+        raise UnmappedKindError(f"{classifier} has no rule for transfer kind {kind!r}.") from None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ Payments and refunds come from their own tables (joined to request, category and
 other movements from ledger transfers of the bank or ``gst_receivable`` that are not a payment's
 or refund's legs. Allocations and moves between the pool and the partners' envelopes,
 reservations and their release are internal to the pool: they never touch the general ledger.
-A movement of the bank or GST that none of these rules maps (a reversed supplier refund, say)
-gets the account ``ledger:<code>``, which the pre-flight rejects by row: such a period fails
-loudly instead of being posted wrongly, and finance posts that movement by hand.
+A movement of the bank or GST that none of these rules maps (a reversed supplier refund, an
+adjustment such as a bank fee or interest) gets the account ``ledger:<code>``, which the
+pre-flight rejects by row: such a period fails loudly instead of being posted wrongly (never as
+grant income), and finance posts that movement by hand. The rules are one table keyed by every
+transfer kind, ``GL_ROLES``; a kind missing from it raises ``UnmappedKindError``.
 
 Tax names: a payment with recoverable GST is ``GST on Expenses``; one without takes its
 category's tax name, except that ``GST on Expenses`` becomes ``GST Free Expenses`` (the supplier
@@ -38,7 +40,7 @@ from approvals.fiscal import Period
 from approvals.gst import GstBasis
 from approvals.models import Category, Consortium, FundRequest, Organisation, Payment, Refund
 from ledger.models import accounts, books, transfers
-from ledger.values import POSTED_PHASES, TransferKind
+from ledger.values import POSTED_PHASES, TransferKind, rule_for
 from reports.accounting_rows import AccountingMap, Line, day_text
 
 BATCH = 2_000
@@ -160,16 +162,32 @@ _LABELS = {
 }
 
 
+# What a pool movement of the bank is in the general ledger, per transfer kind, by the bank's
+# counterpart and whether money came in. Every kind is here (a test walks the enum through it);
+# an empty rule means the kind never makes a line of its own: its bank movements go to
+# ``_unmapped``, and finance posts them by hand. Nothing falls through to grant income.
+GL_ROLES: dict[TransferKind, dict[tuple[str, bool], str]] = {
+    TransferKind.GRANT_RECEIPT: {(POOL, True): "grant"},
+    TransferKind.RETURN_TO_FUNDER: {(POOL, False): "return"},
+    TransferKind.REFUND: {(GST, True): "gst"},  # supplier refunds come from their own table
+    TransferKind.REVERSAL: {
+        (POOL, False): "grant",  # a grant receipt undone: money back out
+        (POOL, True): "return",  # a return undone: money back in
+        (GST, True): "gst",
+        (GST, False): "gst",
+    },
+    TransferKind.ALLOCATION: {},  # pool to envelopes: internal to the pool
+    TransferKind.RESERVATION: {},
+    TransferKind.POST: {},
+    TransferKind.VOID: {},
+    TransferKind.PAYMENT: {},  # supplier payments come from their own table
+    TransferKind.ADJUSTMENT: {},  # a bank fee, a correction: finance decides its account
+}
+
+
 def _role(code: str, kind: str, into_bank: bool) -> str | None:
     """What a counterpart of the bank is in the general ledger; ``None`` if nothing maps it."""
-    if code == GST:
-        return "gst"
-    if code != POOL:
-        return None
-    returning = kind == TransferKind.RETURN_TO_FUNDER or (
-        kind == TransferKind.REVERSAL and into_bank  # a return undone: money back in
-    )
-    return "return" if returning else "grant"
+    return rule_for(GL_ROLES, kind, "The Xero/MYOB classifier").get((code, into_bank))
 
 
 def _pool_flows(
@@ -205,7 +223,9 @@ def _unmapped(
 ) -> Iterator[tuple[_Key, int]]:
     """Lines the pre-flight will reject by row: finance must post this movement by hand."""
     label = f"Ledger transfer T{transfer_id:07d} ({debit} to {credit}) has no GL mapping"
-    known = {BANK: chart.bank, GST: chart.gst_paid}
+    # Only the bank keeps its account: the other side is always unknown to the chart, so the
+    # pre-flight rejects even a bank and GST movement no rule maps.
+    known = {BANK: chart.bank}
     for code, cents in ((debit, amount), (credit, -amount)):
         yield (
             _Key("", 3, known.get(code, f"ledger:{code}"), chart.bas_excluded, label, cents > 0),

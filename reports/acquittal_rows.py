@@ -33,14 +33,24 @@ from approvals.models import (
 )
 from ledger.models import accounts, books, transfers
 from ledger.queries import hold_open_on, trial_balance
-from ledger.values import POSTED_PHASES, AccountType, TransferKind
+from ledger.values import POSTED_PHASES, AccountType, TransferKind, rule_for
 
 POOL, ENVELOPE, CLIENT = "pool", "org:", "client:"
 _Named = TypeVar("_Named", Category, Organisation)
-_INTO_FUNDS = {TransferKind.GRANT_RECEIPT.value: "received", TransferKind.REFUND.value: "refunds"}
-_OUT_OF_FUNDS = {
-    TransferKind.PAYMENT.value: "payments",
-    TransferKind.RETURN_TO_FUNDER.value: "returned",
+# The line of the acquittal a movement between the funds and the assets lands on, per transfer
+# kind: (into the funds, out of the funds). Every kind is here (a test walks the enum through
+# it); "other" is said out loud, never a default, so a new kind must be placed before it counts.
+FLOW_LINES: dict[TransferKind, tuple[str, str]] = {
+    TransferKind.GRANT_RECEIPT: ("received", "other"),
+    TransferKind.REFUND: ("refunds", "other"),
+    TransferKind.PAYMENT: ("other", "payments"),
+    TransferKind.RETURN_TO_FUNDER: ("other", "returned"),
+    TransferKind.REVERSAL: ("other", "other"),
+    TransferKind.ADJUSTMENT: ("other", "other"),
+    TransferKind.ALLOCATION: ("other", "other"),  # these four stay within the funds,
+    TransferKind.RESERVATION: ("other", "other"),  # so the query never meets them
+    TransferKind.POST: ("other", "other"),
+    TransferKind.VOID: ("other", "other"),
 }
 
 
@@ -92,8 +102,8 @@ def fund_flows(session: Session, book: str, period: Period) -> Flows:
     moved = dict.fromkeys(("received", "refunds", "payments", "returned", "other"), 0)
     for kind, debit_type, amount in session.execute(query):
         into_funds = debit_type == AccountType.ASSET.value
-        named = (_INTO_FUNDS if into_funds else _OUT_OF_FUNDS).get(kind)
-        if named is not None:
+        named = rule_for(FLOW_LINES, kind, "The acquittal")[0 if into_funds else 1]
+        if named != "other":
             moved[named] += int(amount)
         else:
             moved["other"] += int(amount) if into_funds else -int(amount)

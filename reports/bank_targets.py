@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from approvals.errors import InvalidInputError
 from approvals.models import Consortium, FundRequest, Payment, Refund, Supplier
 from ledger.models import accounts, books, transactions, transfers
-from ledger.values import Phase, TransferKind
+from ledger.values import Phase, TransferKind, UnmappedKindError, rule_for
 from reports.models import BankLine
 
 
@@ -165,11 +165,28 @@ def _refunds(
     ]
 
 
-_TRANSACTION_LABELS = {
-    TransferKind.GRANT_RECEIPT.value: "Grant received",
-    TransferKind.REFUND.value: "GST refund",
-    TransferKind.RETURN_TO_FUNDER.value: "Returned to the funder",
+# How a pool transaction a bank line may match is named, per transfer kind; ``None`` for the
+# kinds that are never matched on their own (``_moves_bank_alone`` admits exactly the named ones,
+# which a test checks). Every kind is here, so a new one must be decided, not guessed.
+TRANSACTION_LABELS: dict[TransferKind, str | None] = {
+    TransferKind.GRANT_RECEIPT: "Grant received",
+    TransferKind.REFUND: "GST refund",  # from the tax office; supplier refunds have their own
+    TransferKind.RETURN_TO_FUNDER: "Returned to the funder",
+    TransferKind.PAYMENT: None,  # supplier payments are matched as payments
+    TransferKind.REVERSAL: None,  # a reversed transaction is not offered at all
+    TransferKind.ADJUSTMENT: None,
+    TransferKind.ALLOCATION: None,
+    TransferKind.RESERVATION: None,
+    TransferKind.POST: None,
+    TransferKind.VOID: None,
 }
+
+
+def _transaction_label(kind: str) -> str:
+    label = rule_for(TRANSACTION_LABELS, kind, "The bank matcher's transaction labels")
+    if label is None:
+        raise UnmappedKindError(f"A {kind!r} transfer is never matched to a bank line alone.")
+    return label
 
 
 def _transactions(
@@ -192,7 +209,7 @@ def _transactions(
             row.transaction_id,
             row.effective_date,
             row.amount if row.debit_account_id == bank else -row.amount,
-            f"{_TRANSACTION_LABELS[row.kind]} · {row.memo} · transaction #{row.transaction_id}",
+            f"{_transaction_label(row.kind)} · {row.memo} · transaction #{row.transaction_id}",
             (),
             _user_id(row.actor),
         )

@@ -131,9 +131,10 @@ def _payment_checks(
         transfers.c.kind == TransferKind.PAYMENT.value,
         transfers.c.credit_account_id == scope.bank_id,
     )
-    back = (
+    back = (  # a supplier's refund; a GST refund from the tax office is a REFUND with no request
         transfers.c.kind == TransferKind.REFUND.value,
         transfers.c.debit_account_id == scope.bank_id,
+        transfers.c.request_id.is_not(None),
     )
     claims = GstBasis(scope.gst_basis) is GstBasis.CLAIMS_CREDITS
     gst = transfers.c.debit_account_id == scope.gst_id

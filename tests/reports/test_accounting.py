@@ -406,6 +406,24 @@ def test_a_bank_movement_no_rule_maps_fails_the_preflight_by_name(
     assert "'ledger:org:NGO1' is not a known account code" in rejected.value.message
 
 
+@pytest.mark.parametrize(
+    ("debit", "credit"), [("bank", "pool"), ("pool", "bank"), ("bank", "gst_receivable")]
+)
+def test_an_adjustment_of_the_bank_is_not_filed_as_grant_income_or_gst(
+    factory: sessionmaker[Session], debit: str, credit: str
+) -> None:
+    """Bank interest booked as an adjustment used to become "Grants received" (or a GST refund):
+    a kind with no rule of its own now fails the pre-flight, and finance posts it by hand."""
+    period = _busy(factory)
+    interest = Transfer(debit, credit, 137, TransferKind.ADJUSTMENT)
+    entry = JournalEntry(CODE, period.end, "Bank interest", "test", (interest,))
+    run_in_transaction(factory, lambda s: post_entry(s, entry, now=_now()))
+    with factory() as session, pytest.raises(ExportRejectedError) as rejected:
+        write_xero(session, CODE, io.BytesIO(), period)
+    other = debit if credit == "bank" else credit
+    assert f"'ledger:{other}' is not a known account code" in rejected.value.message
+
+
 def test_without_gst_credits_every_expense_line_is_bas_excluded(
     factory: sessionmaker[Session],
 ) -> None:

@@ -42,9 +42,11 @@ from approvals.models import (
     User,
 )
 from approvals.payments import PaymentInput
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.models import accounts, books, transfers
+from ledger.posting import post_entry
 from ledger.queries import trial_balance
+from ledger.values import JournalEntry, Transfer, TransferKind
 from reports.cells import TRIGGERS
 from reports.journal import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind
@@ -580,6 +582,22 @@ def test_an_unknown_consortium_or_no_period_is_refused_and_nothing_is_written(
     assert refused.value.fields and out.getvalue() == b""
     with pytest.raises(InvalidInputError):
         parse_period(None, ExportKind.RECONCILIATION)
+
+
+def test_a_gst_refund_from_the_tax_office_is_not_counted_as_a_supplier_refund(
+    copied: sessionmaker[Session],
+) -> None:
+    """Both are REFUND transfers into the bank; the refunds check used to count the tax office's
+    too, and so reported a mismatch in every period with a GST refund."""
+    period = PERIODS["month"]
+    leg = Transfer("bank", "gst_receivable", 500, TransferKind.REFUND)
+    entry = JournalEntry(CODE, period.end, "GST refund", "test", (leg,))
+    run_in_transaction(copied, lambda s: post_entry(s, entry, now=datetime.now(UTC)))
+    data, done = _write(copied, period)
+    summary = _sheet(data, "Summary")
+    check = _row(summary, "Refunds: refunds recorded equal refunds into the bank in the ledger")
+    assert check[1] == check[2] and check[3] == "OK"
+    assert done.row_counts[MISMATCHES] == 0
 
 
 def test_without_gst_credits_funds_pay_inc_gst_and_every_check_still_ties_out(
