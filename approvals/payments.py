@@ -161,7 +161,7 @@ def pay(c: Context) -> tuple[int | None, int | None]:
             f"{format_cents(payment.inc_gst_cents)} inc. {format_cents(payment.gst_cents)} GST",
             c.actor.label,
             tuple(legs),
-            idempotency_key=f"request:{request.id}:payment:{supplier.id}:{invoice}"[:100],
+            idempotency_key=payment_key(request.id, supplier.id, invoice),
         ),
         now=c.now,
     )
@@ -196,6 +196,12 @@ def pay(c: Context) -> tuple[int | None, int | None]:
         )
     c.session.flush()
     return None, None
+
+
+def payment_key(request_id: int, supplier_id: int, invoice: str) -> str:
+    """The ledger key of a payment: one invoice of one supplier paid once on a request (verify
+    recomputes it to tie each payment row to its transaction)."""
+    return f"request:{request_id}:payment:{supplier_id}:{invoice}"[:100]
 
 
 def _legs(c: Context, payment: PaymentInput, charged: int) -> tuple[list[Leg], bool, int | None]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from approvals.audit import decision_digest
 from approvals.models import AuditEvent, Consortium, Decision, FundRequest, Payment, Refund
+from approvals.payments import payment_key
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.values import Finding
@@ -104,8 +105,7 @@ def _payments(session: Session, consortium_id: int, code: str, add: Any) -> None
         out, charged = _cents(out_sum), _cents(charged_sum)
         paid[payment.request_id] += payment.charged_cents
         label = f"Payment {payment.id} (R-{number:04d}, invoice {payment.invoice_number})"
-        expected = f"request:{payment.request_id}:payment:{payment.supplier_id}:"
-        expected = f"{expected}{payment.invoice_number}"[:100]
+        expected = payment_key(payment.request_id, payment.supplier_id, payment.invoice_number)
         if book != code or key != expected:
             add(f"{label} does not match its ledger transaction {payment.ledger_transaction_id}.")
         elif on != payment.paid_on:
