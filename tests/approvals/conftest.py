@@ -9,13 +9,15 @@ from datetime import date, datetime
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from approvals.actors import Actor, load_actor
 from approvals.catalogue import add_category, add_supplier, verify_supplier
 from approvals.clients import add_need, change_status, enrol_client
-from approvals.models import ClientStatus, FundRequest, Organisation, Role, User
+from approvals.models import ClientStatus, FundRequest, Organisation, Payment, Role, User
+from approvals.payments import PaymentInput
 from approvals.people import create_user, grant_role
 from approvals.policies import publish, save_draft
 from approvals.policy import default_rules
@@ -177,6 +179,17 @@ class Desk:
         request_id = self.new(amount=amount, **kwargs)  # type: ignore[arg-type]
         self.act("sf1", request_id, A.SUBMIT)
         return request_id
+
+    def paid(self, cents: int, invoice: str = "INV-9") -> int:
+        """A request of ``cents`` approved by its TL and paid in full; the payment's id."""
+        request_id = self.submitted(amount=cents)
+        self.act("tl1", request_id, A.APPROVE)
+        paying = PaymentInput(invoice, cents, 0, date(2026, 11, 20))
+        self.act("fin", request_id, A.PAY, payment=paying)
+        with self.world.factory() as session:
+            return session.execute(
+                select(Payment.id).where(Payment.request_id == request_id)
+            ).scalar_one()
 
     def state(self, request_id: int) -> str:
         with self.world.factory() as session:

@@ -38,21 +38,11 @@ def _as(
     return lambda s: work(s, desk.world.actor(s, who))
 
 
-def _paid_once(desk: Desk, cents: int) -> int:
-    request_id = desk.submitted(amount=cents)
-    desk.act("tl1", request_id, A.APPROVE)
-    desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-R1", cents, 0, date(2026, 11, 20)))
-    with desk.world.factory() as session:
-        return session.execute(
-            select(Payment.id).where(Payment.request_id == request_id)
-        ).scalar_one()
-
-
 def test_refunds_raced_on_one_payment_never_refund_more_than_was_paid(
     pg_desk: Desk, postgres_migrated: str
 ) -> None:
     desk = pg_desk
-    payment_id = _paid_once(desk, 1_700)
+    payment_id = desk.paid(1_700, invoice="INV-R1")
     available_before = desk.envelope()[0]
     works = [
         _as(

@@ -9,22 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from approvals.errors import DuplicateError, InvalidInputError
-from approvals.models import Payment, Refund
-from approvals.payments import PaymentInput
+from approvals.models import Refund
 from approvals.refunds import record_refund
 from ledger import verify
 from ledger.models import books, transactions
-from tests.approvals.conftest import A, Desk, as_
-
-
-def paid(desk: Desk, cents: int) -> int:
-    request_id = desk.submitted(amount=cents)
-    desk.act("tl1", request_id, A.APPROVE)
-    desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-9", cents, 0, date(2026, 11, 20)))
-    with desk.world.factory() as session:
-        return session.execute(
-            select(Payment.id).where(Payment.request_id == request_id)
-        ).scalar_one()
+from tests.approvals.conftest import Desk, as_
 
 
 def refund(desk: Desk, payment_id: int, cents: int, reference: str) -> int:
@@ -48,7 +37,7 @@ def refund(desk: Desk, payment_id: int, cents: int, reference: str) -> int:
 def test_the_same_refund_recorded_again_is_refused_and_leaves_one_row_and_one_transaction(
     desk: Desk,
 ) -> None:
-    payment_id = paid(desk, 5_000)
+    payment_id = desk.paid(5_000)
     refund(desk, payment_id, 1_000, "CN-1")
     for _ in range(2):
         with pytest.raises(DuplicateError, match="CN-1"):
@@ -69,7 +58,7 @@ def test_the_same_refund_recorded_again_is_refused_and_leaves_one_row_and_one_tr
 def test_the_database_refuses_refunds_beyond_their_payment_and_a_transaction_refunded_twice(
     desk: Desk,
 ) -> None:
-    payment_id = paid(desk, 1_700)
+    payment_id = desk.paid(1_700)
     refund(desk, payment_id, 1_000, "CN-1")
     with desk.world.factory() as session:
         first = session.execute(select(Refund).where(Refund.payment_id == payment_id)).scalar_one()
@@ -101,7 +90,7 @@ def test_the_database_refuses_refunds_beyond_their_payment_and_a_transaction_ref
 
 
 def test_refunds_add_up_to_the_payment_and_no_further(desk: Desk) -> None:
-    payment_id = paid(desk, 1_700)
+    payment_id = desk.paid(1_700)
     for i in range(3):
         refund(desk, payment_id, 500, f"CN-{i}")
     with pytest.raises(InvalidInputError, match=r"At most \$2.00"):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -259,3 +260,11 @@ def test_the_auditors_verify_also_checks_the_records_beside_the_ledger(
     page = text(login("auditor@lead.demo").get("/audit/verify/ledger"))
     assert "Ledger has 1 finding(s)." in page and "Payment #3 says $90.00" in page
     assert "Anchors:" in page
+
+
+def test_the_auditors_verify_says_plainly_when_the_anchor_key_cannot_be_read(
+    login: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FLEXPOOL_CHAIN_KEY_FILE", str(tmp_path / "missing-key"))
+    page = text(login("auditor@lead.demo").get("/audit/verify/ledger"))
+    assert "Pass." in page and "the anchor key file cannot be read" in page
