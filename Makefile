@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy ledger approvals reports
+	$(BIN)/mypy ledger approvals reports demo
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

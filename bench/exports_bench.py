@@ -11,7 +11,7 @@ that export's alone. Measured, in one run:
 
 1. the reconciliation workbook of the busiest month of the consortium with most payments;
 2. its whole financial year (every payment of the year on the Payments sheet);
-3. the year at national volume: ``bench.generate`` builds about 1,300 payments a consortium, so
+3. the year at national volume: ``demo.national`` builds about 1,300 payments a consortium, so
    a scratch copy of the database (``CREATE DATABASE … TEMPLATE``) gets that consortium's year of
    payment rows repeated until the Payments sheet holds ``--rows`` rows (default 100,000). The
    copies carry the original requests and ledger transactions, so the workbook's checks flag
@@ -172,7 +172,7 @@ def _figure(what: str, measured: dict[str, object], rows_key: str) -> Figure:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="bench.generate's PostgreSQL database")
+    parser.add_argument("--url", help="demo.national's PostgreSQL database")
     parser.add_argument("--year", default=None, help="FY2025-26 (default: the last whole one)")
     parser.add_argument("--rows", type=int, default=100_000, help="payments in the volume run")
     parser.add_argument("--child", nargs=5, default=None, help=argparse.SUPPRESS)

@@ -2,7 +2,7 @@
 
 Why: issue 4's target is p95 < 200 ms for each role's home, the approver inbox and the API
 request list with 16 concurrent connections, on a year of national data in PostgreSQL (built by
-``bench.generate``). wrk (Debian's package) is the load generator: it runs in its own process
+``demo.national``). wrk (Debian's package) is the load generator: it runs in its own process
 and measures from the socket, so Python's own overhead on the client side is not in the figures.
 
     .venv/bin/python -m bench.web_bench --url postgresql+psycopg://postgres@127.0.0.1/flexpool_national
@@ -161,7 +161,7 @@ def _wrk(url: str, header: str, connections: int, seconds: int, script: Path) ->
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="database with bench.generate's data")
+    parser.add_argument("--url", required=True, help="database with demo.national's data")
     parser.add_argument("--consortium", default="NC01")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)

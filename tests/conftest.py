@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import approvals.people
-from approvals.demo import load_demo
+from demo.consortium import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
 

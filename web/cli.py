@@ -17,10 +17,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from approvals.demo import CODE as DEMO_CODE
-from approvals.demo import LOGINS as DEMO_LOGINS
-from approvals.demo import database_is_empty, load_demo
 from approvals.errors import ApprovalError
+from demo.base import CODE as DEMO_CODE
+from demo.base import LOGINS as DEMO_LOGINS
+from demo.consortium import database_is_empty, load_demo
 from ledger.errors import LedgerError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType

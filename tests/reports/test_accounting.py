@@ -21,10 +21,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.actors import Actor, load_actor
-from approvals.demo import CODE
 from approvals.fiscal import Period, financial_year, month
 from approvals.funds import receive_gst_refund, return_to_funder, reverse
 from approvals.models import Category, Consortium, Payment, User
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.models import accounts, books, transfers
 from ledger.posting import post_entry

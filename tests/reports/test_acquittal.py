@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.clients import add_need, change_status, enrol_client
-from approvals.demo import CODE
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year, parse_financial_year, parse_month
 from approvals.funds import receive_grant, return_to_funder, reverse
@@ -37,6 +36,7 @@ from approvals.models import (
     Refund,
 )
 from approvals.payments import PaymentInput
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from ledger.models import accounts, books, transfers
 from reports import acquittal

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor, load_actor
-from approvals.demo import CODE
 from approvals.errors import (
     ConflictError,
     DuplicateError,
@@ -30,6 +29,7 @@ from approvals.models import AuditEvent, Consortium, FundRequest, Payment, Refun
 from approvals.payments import PaymentInput
 from approvals.states import Action
 from approvals.transitions import transition
+from demo.base import CODE
 from ledger import close_period
 from ledger.db import make_engine
 from ledger.models import transfers

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import funds
 from approvals.actors import Actor, load_actor
-from approvals.demo import CODE
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError
 from approvals.fiscal import Period, financial_year, month
 from approvals.models import AuditEvent, Consortium, Payment, User
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.errors import PeriodClosedError
 from ledger.models import books

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.demo import CODE
 from approvals.fiscal import Period, month_of
+from demo.base import CODE
 from ledger import TransferKind
 from ledger.db import make_engine, make_session_factory
 from ledger.errors import LedgerError

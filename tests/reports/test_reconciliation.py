@@ -26,7 +26,6 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.demo import CODE
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year, month_of
 from approvals.models import (
@@ -42,6 +41,7 @@ from approvals.models import (
     User,
 )
 from approvals.payments import PaymentInput
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.models import accounts, books, transfers
 from ledger.posting import post_entry

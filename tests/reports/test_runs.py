@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.demo import CODE
 from approvals.errors import InvalidInputError
 from approvals.fiscal import parse_month
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from reports.models import ExportKind, ExportRun
 from reports.runs import ExportOrder, parse_period, run_export

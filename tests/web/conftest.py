@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
-from approvals.demo import LOGINS, PASSWORD
 from approvals.models import User
+from demo.base import LOGINS, PASSWORD
 from tests.conftest import CLOCK
 from web import create_app, session_factory
 from web.config import Config

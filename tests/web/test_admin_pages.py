@@ -19,7 +19,6 @@ from flask import Flask, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.demo import CODE
 from approvals.models import (
     ApprovalPolicy,
     AuditEvent,
@@ -32,6 +31,7 @@ from approvals.models import (
 )
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec, StepSpec, default_rules
+from demo.base import CODE
 from ledger.queries import get_balance
 from reports.jobs import VERIFY_JOB, job_key
 from reports.models import JobRun

@@ -22,7 +22,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from approvals.demo import PASSWORD
+from demo.base import PASSWORD
 from tests.web.access_api import ACCESS
 from tests.web.conftest import make_app
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from approvals.demo import CODE
 from approvals.models import Payment
+from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from ledger.money import cents_to_decimal_text
 from reports.models import BankLine, BankStatement

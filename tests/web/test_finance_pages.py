@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor, load_actor
-from approvals.demo import CODE
 from approvals.errors import ApprovalError
 from approvals.gst import gst_in_inclusive
 from approvals.models import (
@@ -34,6 +33,7 @@ from approvals.models import (
 from approvals.requests import RequestInput, create_request
 from approvals.states import Action
 from approvals.transitions import transition
+from demo.base import CODE
 from ledger.db import run_in_transaction
 from ledger.errors import LedgerError
 from ledger.money import format_cents

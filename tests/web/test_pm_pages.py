@@ -14,11 +14,11 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from approvals.demo import CODE
 from approvals.fiscal import financial_year
 from approvals.models import Consortium, FundRequest, Organisation, Payment, Refund
 from approvals.policies import published_policy
 from approvals.setup import envelope_account
+from demo.base import CODE
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance

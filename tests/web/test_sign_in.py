@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from approvals.demo import PASSWORD
+from demo.base import PASSWORD
 from tests.web.conftest import Client as Browser
 from tests.web.conftest import make_app
 
