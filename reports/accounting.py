@@ -55,7 +55,7 @@ from reports.accounting_rows import (
     xero_cells,
     xero_rules,
 )
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.written import Written
 
 

@@ -33,7 +33,7 @@ from ledger.money import format_cents
 from reports.acquittal_domains import DomainFigures, domain_figures, domains_sheet, hidden_domains
 from reports.acquittal_rows import Flows, Holder, SpendLine, fund_flows, holders, open_holds
 from reports.acquittal_rows import spend_lines as register_spend
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.written import GST_BASIS, MISMATCHES, Written
 from reports.xlsx import Money, Percent, SheetWriter, end_of, new_workbook, save
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from approvals.gst import GstBasis
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.models import LineStatus
 from reports.reconciliation_bank import write_bank_match
 from reports.reconciliation_checks import Check, Figures, refunds_between, run_checks
