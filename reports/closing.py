@@ -22,7 +22,7 @@ from approvals.fiscal import Period, month
 from approvals.models import Consortium, Payment, Role
 from ledger import close_period
 from ledger.models import books
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.models import BankLine, ExportKind, ExportRun, LineStatus, MonthSignOff, RunStatus
 from reports.written import MISMATCHES
 

@@ -37,6 +37,7 @@ from ledger.models import accounts, books, transactions, transfers
 from ledger.money import cents_to_decimal_text
 from ledger.queries import hold_open_on, trial_balance
 from ledger.values import Phase
+from reports.ledger_state import ledger_head
 
 BATCH = 2_000
 HELD = "held:"
@@ -83,26 +84,6 @@ def write_journal(
         _entry(out, row, None)
         pending += 1
     return JournalSummary(book, label, entries, pending, last[0], last[1])
-
-
-def ledger_head(session: Session, book: str, through: date | None) -> tuple[int, str]:
-    """The last transaction dated on or before ``through``: the state a period's file shows.
-
-    Its sequence and chain hash name the ledger state an export was built from; a later
-    transaction dated inside the period (a backdated entry) changes them, which is how a stale
-    export or sign-off is detected.
-    """
-    query = (
-        select(transactions.c.sequence, transactions.c.hash)
-        .join(books, books.c.id == transactions.c.book_id)
-        .where(books.c.code == book)
-        .order_by(transactions.c.sequence.desc())
-        .limit(1)
-    )
-    if through is not None:
-        query = query.where(transactions.c.effective_date <= through)
-    found = session.execute(query).first()
-    return (int(found[0]), str(found[1])) if found else (0, "0" * 64)
 
 
 def _opening(

@@ -290,8 +290,8 @@ def scheduler(once: bool, at: str | None) -> None:
     the financial-year close, each once per consortium and period, however many schedulers run;
     runs missed while it was down catch up when it starts. SIGTERM or Ctrl-C stops it.
     """
-    from reports.schedule import run_due
-    from reports.scheduler import build_scheduler, serve
+    from reports.jobs.schedule import run_due
+    from reports.jobs.scheduler import build_scheduler, serve
 
     factory = session_factory(current_app)
     out_dir = Path(current_app.config["FLEXPOOL"].exports_dir)
@@ -335,8 +335,8 @@ def bank() -> None:
 def bank_import(file: Path, consortium: str) -> None:
     """Import a statement CSV and match what is certain; a bad file is refused whole (exit 2)."""
     from ledger.db import run_in_transaction
-    from reports.bank_csv import MAX_FILE_BYTES, StatementRefusedError
-    from reports.bank_import import cli_importer, import_statement
+    from reports.bank.statement_csv import MAX_FILE_BYTES, StatementRefusedError
+    from reports.bank.statement_import import cli_importer, import_statement
 
     with file.open("rb") as source:
         data = source.read(MAX_FILE_BYTES + 1)  # one byte more is enough to refuse it

@@ -23,7 +23,7 @@ from approvals.refunds import record_refund
 from ledger.db import make_engine, make_session_factory
 from ledger.verify import verify
 from migrations import upgrade
-from reports.jobs import nightly_verify
+from reports.jobs.tasks import nightly_verify
 from tests.approvals.conftest import A, World, as_, build_desk, build_world
 from tests.conftest import own_postgres_database, postgres_url
 from web.cli import main

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from approvals.models import Payment, Supplier
-from reports.bank_match import REVIEW_WINDOW_DAYS
+from reports.bank.match import REVIEW_WINDOW_DAYS
 from tests.e2e.conftest import serious_accessibility_violations, sydney_today
 from web import session_factory
 

@@ -30,8 +30,7 @@ from ledger.models import accounts, books, transfers
 from ledger.posting import post_entry
 from ledger.queries import trial_balance
 from ledger.values import POSTED_PHASES, JournalEntry, Transfer, TransferKind
-from reports.accounting import write_myob, write_xero
-from reports.accounting_rows import (
+from reports.accounting.rows import (
     MYOB_FIELDS,
     XERO_HEADER,
     AccountingMap,
@@ -42,6 +41,7 @@ from reports.accounting_rows import (
     preflight,
     xero_rules,
 )
+from reports.accounting.xero_myob import write_myob, write_xero
 from reports.cells import TRIGGERS
 from reports.models import ExportKind, ExportRun
 from reports.runs import ExportOrder, run_export

@@ -39,9 +39,9 @@ from approvals.payments import PaymentInput
 from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from ledger.models import accounts, books, transfers
-from reports import acquittal
-from reports.acquittal import share, write_acquittal
-from reports.acquittal_domains import DomainFigures, hidden_domains
+from reports.acquittal import workbook as acquittal_workbook
+from reports.acquittal.domains import DomainFigures, hidden_domains
+from reports.acquittal.workbook import share, write_acquittal
 from reports.models import ExportKind
 from reports.runs import ExportOrder, parse_period, run_export
 from reports.xlsx import MONEY_FORMAT, Percent
@@ -423,7 +423,7 @@ def test_a_grant_committed_while_the_workbook_is_written_is_left_out_of_all_of_i
     factory = make_session_factory(engine)
     world = build_world(factory, datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
     build_desk(world)
-    real = acquittal.open_holds
+    real = acquittal_workbook.open_holds
 
     def meanwhile(session: Session, book: str, through: Any) -> dict[str, int]:
         as_(
@@ -435,7 +435,7 @@ def test_a_grant_committed_while_the_workbook_is_written_is_left_out_of_all_of_i
         )
         return real(session, book, through)
 
-    monkeypatch.setattr(acquittal, "open_holds", meanwhile)
+    monkeypatch.setattr(acquittal_workbook, "open_holds", meanwhile)
     try:
         summary = _sheets(_workbook(factory, world.code, financial_year(world.today)))["Summary"]
         monkeypatch.undo()

@@ -35,17 +35,22 @@ from ledger.db import make_engine
 from ledger.models import transfers
 from ledger.money import cents_to_decimal_text
 from ledger.values import TransferKind
-from reports.bank_csv import StatementRefusedError
-from reports.bank_import import ImportResult, cli_importer, finance_importer, import_statement
-from reports.bank_match import MATCH_WINDOW_DAYS, candidates_for, lines_for_period
-from reports.bank_review import (
+from reports.bank.match import MATCH_WINDOW_DAYS, candidates_for, lines_for_period
+from reports.bank.review import (
     explain_line,
     match_line,
     open_lines,
     rematch_open_lines,
     unmatch_line,
 )
-from reports.bank_targets import TargetKind
+from reports.bank.statement_csv import StatementRefusedError
+from reports.bank.statement_import import (
+    ImportResult,
+    cli_importer,
+    finance_importer,
+    import_statement,
+)
+from reports.bank.targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
 from tests.conftest import CLOCK
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from reports.bank_csv import MAX_LINES, StatementRefusedError, parse_statement
+from reports.bank.statement_csv import MAX_LINES, StatementRefusedError, parse_statement
 
 XERO = "*Date,*Amount,Payee,Description,Reference"
 PLAIN = "date,amount,payee,description,reference"

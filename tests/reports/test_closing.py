@@ -24,7 +24,7 @@ from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.errors import PeriodClosedError
 from ledger.models import books
 from reports.closing import sign_off_month
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind, ExportRun, MonthSignOff
 from reports.runs import ExportOrder, run_export
 from reports.written import MISMATCHES

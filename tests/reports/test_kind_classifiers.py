@@ -13,10 +13,10 @@ from sqlalchemy.dialects import sqlite
 
 from approvals.models import NeedDomain
 from ledger.values import TransferKind, UnmappedKindError, rule_for
-from reports.accounting_lines import _LABELS, GL_ROLES, GST, POOL, _role
-from reports.acquittal_domains import LABELS as DOMAIN_LABELS
-from reports.acquittal_rows import FLOW_LINES, Flows
-from reports.bank_targets import TRANSACTION_LABELS, _moves_bank_alone, _transaction_label
+from reports.accounting.lines import _LABELS, GL_ROLES, GST, POOL, _role
+from reports.acquittal.domains import LABELS as DOMAIN_LABELS
+from reports.acquittal.rows import FLOW_LINES, Flows
+from reports.bank.targets import TRANSACTION_LABELS, _moves_bank_alone, _transaction_label
 
 CLASSIFIERS = {"accounting": GL_ROLES, "acquittal": FLOW_LINES, "bank": TRANSACTION_LABELS}
 COUNTERPARTS = (POOL, GST, "org:NGO1", "client:C-0001")

@@ -48,9 +48,9 @@ from ledger.posting import post_entry
 from ledger.queries import trial_balance
 from ledger.values import JournalEntry, Transfer, TransferKind
 from reports.cells import TRIGGERS
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind
-from reports.reconciliation import SHEETS, write_reconciliation
+from reports.reconciliation.workbook import SHEETS, write_reconciliation
 from reports.runs import ExportOrder, parse_period, run_export
 from reports.written import MISMATCHES, Written
 from reports.xlsx import DATE_FORMAT, MONEY_FORMAT

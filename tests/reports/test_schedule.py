@@ -26,7 +26,9 @@ from approvals.requests import request_label
 from approvals.timers import mark_carried_over, run_timers
 from ledger import verify
 from ledger.db import make_engine, make_session_factory, run_in_transaction
-from reports.jobs import (
+from reports.jobs.schedule import JOBS, JobSpec, Site, due_runs, first_business_day, run_due
+from reports.jobs.scheduler import build_scheduler
+from reports.jobs.tasks import (
     RECONCILIATION_JOB,
     SKIPPED,
     TIMERS_JOB,
@@ -39,10 +41,8 @@ from reports.jobs import (
     slot_label,
     timers_tick,
 )
+from reports.jobs.year_close import financial_year_close
 from reports.models import ExportKind, ExportRun, JobRun
-from reports.schedule import JOBS, JobSpec, Site, due_runs, first_business_day, run_due
-from reports.scheduler import build_scheduler
-from reports.year_close import financial_year_close
 from tests.approvals.conftest import A, World, as_, build_desk, build_world, fund
 from tests.ledger.test_integrity import tamper
 

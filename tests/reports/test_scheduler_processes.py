@@ -23,10 +23,10 @@ from sqlalchemy import select
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
 from reports import anchors
-from reports.jobs import RECONCILIATION_JOB, TIMERS_JOB, VERIFY_JOB, YEAR_CLOSE_JOB
+from reports.jobs.schedule import Due, due_runs
+from reports.jobs.tasks import RECONCILIATION_JOB, TIMERS_JOB, VERIFY_JOB, YEAR_CLOSE_JOB
 from reports.models import ExportKind, ExportRun, JobRun
 from reports.runs import EXPORTERS
-from reports.schedule import Due, due_runs
 from tests.approvals.conftest import World, build_world, fund
 from tests.conftest import own_postgres_database
 

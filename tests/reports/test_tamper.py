@@ -26,7 +26,7 @@ from ledger.chain import TransactionContent, TransferContent, chain_hash
 from ledger.models import accounts, books, transactions, transfers
 from ledger.verify import verify
 from reports import anchors
-from reports.jobs import Outcome, nightly_verify
+from reports.jobs.tasks import Outcome, nightly_verify
 from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)

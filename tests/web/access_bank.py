@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from approvals.models import Consortium
 from ledger.db import run_in_transaction
-from reports.bank_import import cli_importer, import_statement
+from reports.bank.statement_import import cli_importer, import_statement
 from reports.models import BankLine
 from tests.conftest import CLOCK
 from web import session_factory

@@ -33,9 +33,9 @@ from approvals.policies import published_policy
 from approvals.policy import Quorum, RuleSpec, StepSpec, default_rules
 from demo.base import CODE
 from ledger.queries import get_balance
-from reports.jobs import VERIFY_JOB, job_key
+from reports.jobs.schedule import JOBS
+from reports.jobs.tasks import VERIFY_JOB, job_key
 from reports.models import JobRun
-from reports.schedule import JOBS
 from tests.web.conftest import Client, sqlite_only_web_db
 from web import session_factory
 from web.pages.admin import parse_rules, rules_to_json

@@ -42,7 +42,7 @@ from approvals.setup import add_partner, envelope_account
 from ledger.errors import InvalidAmountError, LedgerError, UnknownAccountError
 from ledger.money import cents_to_decimal_text, format_cents, parse_cents
 from ledger.queries import get_balance
-from reports.job_status import job_status
+from reports.jobs.status import job_status
 from web import db_session
 from web.auth import actor, as_actor, local_today, now
 from web.errors import status_of

@@ -1,7 +1,7 @@
 """``/bank``: finance imports statements and reviews the matches; the auditor reads them.
 
 The rules (what matches automatically, who may match what, why a bad file writes nothing) live
-in ``reports.bank_*``; this module reads forms, calls one service per request, and shows each
+in ``reports.bank``; this module reads forms, calls one service per request, and shows each
 error next to the form it belongs to (a refused file lists every bad line with its number).
 """
 
@@ -15,10 +15,8 @@ from approvals.actors import Actor
 from approvals.errors import ApprovalError, NotFoundError
 from approvals.models import Role
 from approvals.queries import names_by_label
-from reports.bank_csv import MAX_FILE_BYTES, Finding, StatementRefusedError
-from reports.bank_import import finance_importer, import_statement
-from reports.bank_match import AUTO, MATCH_WINDOW_DAYS, REVIEW_WINDOW_DAYS
-from reports.bank_review import (
+from reports.bank.match import AUTO, MATCH_WINDOW_DAYS, REVIEW_WINDOW_DAYS
+from reports.bank.review import (
     explain_line,
     match_line,
     open_lines,
@@ -27,7 +25,9 @@ from reports.bank_review import (
     statements,
     unmatch_line,
 )
-from reports.bank_targets import parse_token
+from reports.bank.statement_csv import MAX_FILE_BYTES, Finding, StatementRefusedError
+from reports.bank.statement_import import finance_importer, import_statement
+from reports.bank.targets import parse_token
 from web import db_session
 from web.auth import actor, as_actor, now
 from web.errors import status_of

@@ -4,7 +4,7 @@ Why due runs are computed, not remembered: APScheduler's triggers only wake the 
 due is read from the database each time: for every consortium and job, each period whose due
 moment (in the consortium's own timezone and state) has passed within the horizon and that has
 no run yet. So a scheduler that was down catches up when it starts, two schedulers compute the
-same list, and the claims in ``reports.jobs`` decide which one runs each item.
+same list, and the claims in ``reports.jobs.tasks`` decide which one runs each item.
 
 Months and financial years are each a file or a close of their own, so every missed one runs.
 The timers and the ledger check look at the database as it is now, so only the latest missed
@@ -28,7 +28,7 @@ from approvals.business_days import is_business_day
 from approvals.fiscal import Period, financial_year, month_of
 from approvals.models import Consortium
 from reports import anchors
-from reports.jobs import (
+from reports.jobs.tasks import (
     RECONCILIATION_JOB,
     TIMERS_JOB,
     VERIFY_JOB,
@@ -41,9 +41,9 @@ from reports.jobs import (
     slot_label,
     timers_tick,
 )
+from reports.jobs.year_close import financial_year_close
 from reports.models import ExportKind, ExportRun, JobRun
 from reports.runs import EXPORTERS
-from reports.year_close import financial_year_close
 
 log = logging.getLogger("flexpool.scheduler")
 

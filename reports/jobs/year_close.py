@@ -25,7 +25,7 @@ from approvals.models import Consortium, Decision, FundRequest, Role
 from approvals.notify import notify
 from approvals.requests import request_label
 from approvals.timers import TimerReport, expire_approvals
-from reports.jobs import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
+from reports.jobs.tasks import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
 from reports.models import ExportKind, RunStatus
 from reports.runs import EXPORTERS, ExportOrder, run_export
 

@@ -30,7 +30,7 @@ from approvals.errors import ConflictError, InvalidInputError, NotAllowedError, 
 from approvals.models import Consortium, Role
 from ledger.models import books
 from ledger.money import format_cents
-from reports.bank_match import (
+from reports.bank.match import (
     REVIEW_WINDOW_DAYS,
     Candidate,
     LineView,
@@ -39,7 +39,7 @@ from reports.bank_match import (
     matched_targets,
     set_matched,
 )
-from reports.bank_targets import Target, TargetKind, matched_column, targets_by_id
+from reports.bank.targets import Target, TargetKind, matched_column, targets_by_id
 from reports.models import BankLine, BankStatement, LineStatus
 
 FINANCE = (Role.FIN, Role.FIN_MGR)

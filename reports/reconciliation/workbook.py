@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from approvals.gst import GstBasis
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.models import LineStatus
-from reports.reconciliation_bank import write_bank_match
-from reports.reconciliation_checks import Check, Figures, refunds_between, run_checks
-from reports.reconciliation_exceptions import write_exceptions
-from reports.reconciliation_ledger import write_budget, write_trial_balance
-from reports.reconciliation_rows import write_commitments, write_payments
-from reports.reconciliation_scope import Scope, categories, load_scope
+from reports.reconciliation.bank_sheet import write_bank_match
+from reports.reconciliation.checks import Check, Figures, refunds_between, run_checks
+from reports.reconciliation.exceptions_sheet import write_exceptions
+from reports.reconciliation.ledger_sheets import write_budget, write_trial_balance
+from reports.reconciliation.rows import write_commitments, write_payments
+from reports.reconciliation.scope import Scope, categories, load_scope
 from reports.written import GST_BASIS, MISMATCHES, Written
 from reports.xlsx import Money, SheetWriter, end_of, new_workbook, save
 

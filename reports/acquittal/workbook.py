@@ -10,7 +10,7 @@ beyond its funds, and the payments register agreeing with the ledger on what was
 *Funds by holder* splits opening, closing, committed and unspent between the pool, each NGO's
 envelope and the clients (together, never one by one). *Spend by category and NGO* is the
 register's payments and refunds dated in the year. *Outcomes by need domain* is the de-identified
-evaluation view (see :mod:`reports.acquittal_domains` for how small groups are hidden).
+evaluation view (see :mod:`reports.acquittal.domains` for how small groups are hidden).
 
 No client code or initials appear anywhere. Totals are values, not formulas. The file depends
 only on the ledger, the register and the year: its timestamps are 30 June 23:59:59.
@@ -30,10 +30,10 @@ from approvals.fiscal import Period, financial_year
 from approvals.gst import GstBasis
 from approvals.models import Consortium, NeedDomain
 from ledger.money import format_cents
-from reports.acquittal_domains import DomainFigures, domain_figures, domains_sheet, hidden_domains
-from reports.acquittal_rows import Flows, Holder, SpendLine, fund_flows, holders, open_holds
-from reports.acquittal_rows import spend_lines as register_spend
-from reports.journal import ledger_head
+from reports.acquittal.domains import DomainFigures, domain_figures, domains_sheet, hidden_domains
+from reports.acquittal.rows import Flows, Holder, SpendLine, fund_flows, holders, open_holds
+from reports.acquittal.rows import spend_lines as register_spend
+from reports.ledger_state import ledger_head
 from reports.written import GST_BASIS, MISMATCHES, Written
 from reports.xlsx import Money, Percent, SheetWriter, end_of, new_workbook, save
 

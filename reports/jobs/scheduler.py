@@ -1,4 +1,4 @@
-"""The scheduler process: APScheduler wakes it, ``reports.schedule`` says what is due.
+"""The scheduler process: APScheduler wakes it, ``reports.jobs.schedule`` says what is due.
 
 Runs only as ``flexpool scheduler``, never inside the web app: several web workers would each
 run every job. Nothing here is built at import time.
@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.models import Consortium
-from reports.jobs import Clock, Outcome
-from reports.schedule import JOBS, JobSpec, run_due
+from reports.jobs.schedule import JOBS, JobSpec, run_due
+from reports.jobs.tasks import Clock, Outcome
 
 log = logging.getLogger("flexpool.scheduler")
 

@@ -41,7 +41,7 @@ from approvals.gst import GstBasis
 from approvals.models import Category, Consortium, FundRequest, Organisation, Payment, Refund
 from ledger.models import accounts, books, transfers
 from ledger.values import POSTED_PHASES, TransferKind, rule_for
-from reports.accounting_rows import AccountingMap, Line, day_text
+from reports.accounting.rows import AccountingMap, Line, day_text
 
 BATCH = 2_000
 BANK, GST, POOL = "bank", "gst_receivable", "pool"

@@ -2,8 +2,8 @@
 
 Why: the lead agency holds the pool's bank account, so its own books must show what flexpool
 paid and received. Only movements that touch the bank or GST reach its general ledger; how each
-maps to an account and a tax name is in :mod:`reports.accounting_lines`, and what the importers
-accept is checked by the pre-flight in :mod:`reports.accounting_rows`.
+maps to an account and a tax name is in :mod:`reports.accounting.lines`, and what the importers
+accept is checked by the pre-flight in :mod:`reports.accounting.rows`.
 
 Summarised, not itemised: a period is ONE journal, narrated ``flexpool <CONSORTIUM> <period>``
 and dated the period's last day, with one line per (partner, GL account, tax name, description,
@@ -22,12 +22,12 @@ Files: UTF-8, CRLF line ends (the csv module's, as Excel and both importers expe
 exactly as docs/exports.md#xero-and-myob lists it, amounts as plain decimals from integer cents,
 dates ``dd/mm/yyyy``, text cells neutralised against formula injection. Xero: comma-separated,
 amounts signed (debit positive). MYOB: tab-separated by default
-(:class:`~reports.accounting_rows.MyobLayout`), separate debit and credit columns, journal number
+(:class:`~reports.accounting.rows.MyobLayout`), separate debit and credit columns, journal number
 ``FP<yyyymm>`` (``FPFY2526`` for a year), one journal per file. Every line passes the pre-flight
 before a byte is written, and a rejected run lists every offending row. Nothing depends on when it
 runs: the same ledger gives the same bytes.
 
-The map of accounts and tax names (:class:`~reports.accounting_rows.AccountingMap`) and MYOB's
+The map of accounts and tax names (:class:`~reports.accounting.rows.AccountingMap`) and MYOB's
 columns are data with Australian defaults; a per-consortium settings table does not exist yet.
 """
 
@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period
-from reports.accounting_lines import build_lines, category_accounts
-from reports.accounting_rows import (
+from reports.accounting.lines import build_lines, category_accounts
+from reports.accounting.rows import (
     XERO_HEADER,
     AccountingMap,
     ExportRejectedError,
@@ -55,7 +55,7 @@ from reports.accounting_rows import (
     xero_cells,
     xero_rules,
 )
-from reports.journal import ledger_head
+from reports.ledger_state import ledger_head
 from reports.written import Written
 
 

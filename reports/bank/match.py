@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reports.bank_targets import Target, TargetKind, matched_column, open_targets, targets_by_id
+from reports.bank.targets import Target, TargetKind, matched_column, open_targets, targets_by_id
 from reports.models import BankLine, LineStatus
 
 MATCH_WINDOW_DAYS = 7

@@ -21,11 +21,11 @@ from approvals.gst import GstBasis
 from approvals.models import FundRequest, Payment, Refund
 from ledger.models import accounts, transfers
 from ledger.values import TransferKind
-from reports.reconciliation_bank import BankTotals
-from reports.reconciliation_exceptions import ExceptionTotals
-from reports.reconciliation_ledger import BudgetTotals, TrialTotals
-from reports.reconciliation_rows import CommitmentTotals, PaymentTotals
-from reports.reconciliation_scope import Scope, posted_between
+from reports.reconciliation.bank_sheet import BankTotals
+from reports.reconciliation.exceptions_sheet import ExceptionTotals
+from reports.reconciliation.ledger_sheets import BudgetTotals, TrialTotals
+from reports.reconciliation.rows import CommitmentTotals, PaymentTotals
+from reports.reconciliation.scope import Scope, posted_between
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from approvals.models import (
     Supplier,
 )
 from ledger.models import transfers
-from reports.reconciliation_rows import code_of, label, open_holds, stream
-from reports.reconciliation_scope import Rows, Scope
+from reports.reconciliation.rows import code_of, label, open_holds, stream
+from reports.reconciliation.scope import Rows, Scope
 from reports.xlsx import Money, SheetWriter
 
 EXCEPTION_HEADERS = ("Kind", "Date", "Request", "Client code", "NGO", "Amount", "Detail")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ledger.models import accounts, transfers
 from ledger.queries import TrialBalanceLine, find_account, net_as_of, trial_balance
-from reports.reconciliation_scope import CategoryInfo, Scope, open_at_end, posted_between, share
+from reports.reconciliation.scope import CategoryInfo, Scope, open_at_end, posted_between, share
 from reports.xlsx import Money, Percent, SheetWriter
 
 ENVELOPE_PREFIX = "org:"

@@ -29,7 +29,7 @@ from approvals.models import (
     User,
 )
 from ledger.models import accounts, transactions, transfers
-from reports.reconciliation_scope import BATCH, CategoryInfo, Rows, Scope, open_at_end
+from reports.reconciliation.scope import BATCH, CategoryInfo, Rows, Scope, open_at_end
 from reports.xlsx import Money, SheetWriter
 
 PAYMENT_HEADERS = (

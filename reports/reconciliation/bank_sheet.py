@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from approvals.models import FundRequest, Payment, Refund
 from ledger.models import transactions, transfers
 from reports.models import BankLine, BankStatement, LineStatus
-from reports.reconciliation_rows import label, stream
-from reports.reconciliation_scope import POSTED, Rows, Scope
+from reports.reconciliation.rows import label, stream
+from reports.reconciliation.scope import POSTED, Rows, Scope
 from reports.xlsx import Money, SheetWriter
 
 BANK_HEADERS = (

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reports.jobs import job_key
+from reports.jobs.schedule import JOBS, JobSpec
+from reports.jobs.tasks import job_key
 from reports.models import ExportKind, ExportRun, JobRun
-from reports.schedule import JOBS, JobSpec
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 A file is identified by its SHA-256: the same file is imported once per consortium (checked
 here with a clear message, and by a unique constraint should two imports race). A file that
-fails to parse writes nothing at all (see :mod:`reports.bank_csv`). Imports are made by finance
-(FIN or FIN_MGR of the lead agency) on the web, or by an operator with ``flexpool bank import``,
-recorded as ``cli:<login>`` with no user, since a shell account is not a flexpool person.
+fails to parse writes nothing at all (see :mod:`reports.bank.statement_csv`). Imports are made
+by finance (FIN or FIN_MGR of the lead agency) on the web, or by an operator with ``flexpool
+bank import``, recorded as ``cli:<login>`` with no user, since a shell account is not a flexpool
+person.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import DuplicateError, NotFoundError
 from approvals.models import Consortium, Role
-from reports.bank_csv import StatementLine, parse_statement
-from reports.bank_match import auto_match
+from reports.bank.match import auto_match
+from reports.bank.statement_csv import StatementLine, parse_statement
 from reports.models import BankLine, BankStatement, LineStatus
 
 FINANCE = (Role.FIN, Role.FIN_MGR)
