@@ -22,7 +22,7 @@ from approvals import audit
 from approvals.actors import Actor, system_actor
 from approvals.business_days import business_days_between
 from approvals.chain import eligible
-from approvals.errors import ApprovalError, NotAllowedError, NotFoundError
+from approvals.errors import NotAllowedError, NotFoundError
 from approvals.fiscal import financial_year
 from approvals.models import (
     Consortium,
@@ -37,7 +37,7 @@ from approvals.notify import notify
 from approvals.requests import request_label
 from approvals.states import Action
 from approvals.transitions import transition
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 
 
 @dataclass
@@ -54,7 +54,7 @@ def _try(session: Session, report: TimerReport, request_id: int, work: object) -
         with session.begin_nested():
             work()  # type: ignore[operator]
         return True
-    except (ApprovalError, LedgerError) as error:
+    except DomainError as error:
         report.skipped.append((request_id, str(error)))
         return False
 

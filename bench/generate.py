@@ -64,7 +64,6 @@ from approvals.demo import (
     moment,
 )
 from approvals.demo import database_is_empty as demo_database_is_empty
-from approvals.errors import ApprovalError
 from approvals.funds import allocate, receive_grant
 from approvals.models import Client, ClientStatus, FundRequest, Payment, Role, User
 from approvals.payments import PaymentInput
@@ -78,7 +77,7 @@ from approvals.states import Action
 from approvals.timers import run_timers
 from approvals.transitions import transition
 from ledger.db import make_engine, make_session_factory, run_in_transaction
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.models import transfers
 from ledger.verify import summarize, verify
 from migrations import upgrade
@@ -109,7 +108,7 @@ CATEGORY_WEIGHTS = {
     "bond": 2,
 }
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-RECOVERABLE = (ApprovalError, LedgerError)
+RECOVERABLE = DomainError
 
 
 @dataclass

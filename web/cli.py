@@ -21,7 +21,7 @@ from approvals.demo import CODE as DEMO_CODE
 from approvals.demo import LOGINS as DEMO_LOGINS
 from approvals.demo import database_is_empty, load_demo
 from approvals.errors import ApprovalError
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
 from ledger.verify import summarize, verify
@@ -215,7 +215,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
         order = ExportOrder(code, chosen, span, folder, f"cli:{getpass.getuser()}")
         try:
             run = run_export(factory, order, now=clock_now)
-        except (ApprovalError, LedgerError, OSError) as error:
+        except (DomainError, OSError) as error:
             click.echo(f"{code}: FAILED: {getattr(error, 'message', error)}", err=True)
             failed += 1
             continue

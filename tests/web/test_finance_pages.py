@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from approvals.actors import Actor, load_actor
 from approvals.demo import CODE
-from approvals.errors import ApprovalError
 from approvals.gst import gst_in_inclusive
 from approvals.models import (
     Category,
@@ -35,7 +34,7 @@ from approvals.requests import RequestInput, create_request
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger.db import run_in_transaction
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
@@ -131,7 +130,7 @@ def approved_request(app: Flask, amount_cents: int = 2_200, category: str = "tra
                     email,
                     lambda s, w: transition(s, w, request_id, Action.APPROVE, now=CLOCK.now()),
                 )
-            except (ApprovalError, LedgerError):
+            except DomainError:
                 continue
         if load(app, request_id).state == "approved":
             return request_id
