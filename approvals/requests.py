@@ -188,18 +188,19 @@ def _check_input(
         )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Context:
-    """Everything one transition works with; built once by ``transition``."""
+    """Everything one transition works with; built once by ``transition`` (or by an edit that
+    checks the same rules), always by name: three of its optional fields look alike."""
 
     session: Session
     actor: Actor
     request: FundRequest
     consortium: Consortium
     now: datetime
-    reason: str | None
-    amount_cents: int | None
-    override_reason: str | None
+    reason: str | None = None
+    amount_cents: int | None = None
+    override_reason: str | None = None
     payment: Any = None  # a payments.PaymentInput for pay
 
     @property

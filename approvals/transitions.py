@@ -65,15 +65,15 @@ def transition(
         )
     consortium = session.get_one(Consortium, request.consortium_id)
     context = Context(
-        session,
-        actor,
-        request,
-        consortium,
-        now,
-        (reason or "").strip() or None,
-        amount_cents,
-        override_reason,
-        payment,
+        session=session,
+        actor=actor,
+        request=request,
+        consortium=consortium,
+        now=now,
+        reason=(reason or "").strip() or None,
+        amount_cents=amount_cents,
+        override_reason=override_reason,
+        payment=payment,
     )
     on_behalf_of, step_id = handler(context)
     new_state = RequestState(request.state)
