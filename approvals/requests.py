@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from approvals.models import (
     Supplier,
 )
 from approvals.states import Action, RequestState
+from approvals.zone import consortium_today, local_today
 
 S = RequestState
 MAX_PURPOSE, MAX_WHY, MAX_REASON = 500, 1000, 1000
@@ -129,10 +129,7 @@ def create_request(
 
 def actor_today(session: Session, actor: Actor, now: datetime) -> date:
     """The calendar day in the actor's consortium: deadlines are local days."""
-    zone = session.execute(
-        select(Consortium.timezone).where(Consortium.id == actor.consortium_id)
-    ).scalar_one()
-    return now.astimezone(ZoneInfo(zone)).date()
+    return consortium_today(session, actor.consortium_id, now)
 
 
 def _check_input(
@@ -205,7 +202,7 @@ class Context:
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.consortium.timezone)).date()
+        return local_today(self.consortium, self.now)
 
 
 def require_requester(c: Context, doing: str) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -41,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
-from approvals import audit
+from approvals import audit, zone
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError, NotAllowedError
 from approvals.models import Consortium, Membership, Organisation, User
@@ -105,8 +104,8 @@ def _load(identity: str) -> SignedIn | None:
 
 
 def local_today(session: Session, consortium_id: int, at: datetime | None = None) -> date:
-    zone = _hold(session.get_one(Consortium, consortium_id)).timezone
-    return (at or now()).astimezone(ZoneInfo(zone)).date()
+    """Today (or ``at``'s day) in the consortium's zone, by the app's clock."""
+    return zone.local_today(_hold(session.get_one(Consortium, consortium_id)), at or now())
 
 
 def _hold(row: Consortium) -> Consortium:

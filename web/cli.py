@@ -11,7 +11,6 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -21,6 +20,7 @@ from approvals.demo import CODE as DEMO_CODE
 from approvals.demo import LOGINS as DEMO_LOGINS
 from approvals.demo import database_is_empty, load_demo
 from approvals.errors import ApprovalError
+from approvals.zone import local_today, zone_of
 from ledger.errors import DomainError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
@@ -34,7 +34,7 @@ from web import create_app, session_factory
 from web.clock import EXTENSION as CLOCK
 from web.clock import now as clock_now
 
-LOCAL_TZ = ZoneInfo("Australia/Sydney")
+LOCAL_TZ = zone_of("Australia/Sydney")
 
 
 def _app_factory(*_args: Any) -> Flask:
@@ -230,7 +230,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
 @with_appcontext
 def demo(keep_existing: bool) -> None:
     """Load a realistic consortium (a year of history up to today) into an empty database."""
-    today: date = clock_now().astimezone(LOCAL_TZ).date()
+    today: date = local_today(LOCAL_TZ, clock_now())
     factory = session_factory(current_app)
     with factory() as session:
         empty = database_is_empty(session)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
+from approvals.zone import zone_of
 from ledger.money import format_cents
 from web import db_session
 from web.auth import actor
@@ -80,7 +81,7 @@ def _zone() -> ZoneInfo:
         name = "Australia/Sydney"
         if current_user.is_authenticated:
             name = db_session().get_one(Consortium, current_user.consortium_id).timezone
-        g.zone = ZoneInfo(name)
+        g.zone = zone_of(name)
     zone: ZoneInfo = g.zone
     return zone
 
