@@ -138,7 +138,7 @@ def _flag_possible_duplicate(c: Context) -> None:
                 kind="possible_duplicate",
                 recorded_by_id=None,
                 at=c.now,
-                detail=f"Same client, category and amount as R-{twin:04d} "
+                detail=f"Same client, category and amount as {request_label(twin)} "
                 f"within {c.consortium.duplicate_window_days} days.",
             )
         )

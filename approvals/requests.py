@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,8 +55,17 @@ class RequestInput:
     needed_by: date
 
 
-def request_label(request: FundRequest) -> str:
-    return f"R-{request.number:04d}"
+class Numbered(Protocol):
+    """A request, or any row read with its ``number``."""
+
+    @property
+    def number(self) -> int: ...
+
+
+def request_label(request: Numbered | int) -> str:
+    """How people name a request (``R-0042``) on pages, in files, in messages: only here."""
+    number = request if isinstance(request, int) else request.number
+    return f"R-{number:04d}"
 
 
 def can_see(actor: Actor, request: FundRequest, approver_ids: set[int] | None = None) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
+from approvals.requests import request_label
 from approvals.zone import zone_of
 from ledger.money import format_cents
 from web import db_session
@@ -89,5 +90,6 @@ def _zone() -> ZoneInfo:
 def init_app(app: Flask) -> None:
     app.context_processor(_layout)
     app.add_template_filter(format_cents, "money")
+    app.add_template_filter(request_label, "request_label")
     app.add_template_filter(_local, "local")
     app.add_template_filter(lambda d: d.strftime("%d/%m/%Y") if d else "", "day")
