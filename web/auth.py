@@ -36,15 +36,14 @@ from flask_login import (
     login_user,
     logout_user,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from approvals import audit, zone
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError, NotAllowedError
-from approvals.models import Consortium, Membership, Organisation, User
-from approvals.people import authenticate, change_password, end_sessions
+from approvals.models import Consortium, User
+from approvals.people import authenticate, change_password, consortium_of, end_sessions
 from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web import db_session, session_factory
@@ -77,17 +76,6 @@ class SignedIn(UserMixin):  # type: ignore[misc]
 def _stamp(user: User) -> str:
     seed = f"{user.session_epoch}:{user.password_hash}"
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
-
-
-def consortium_of(session: Session, user_id: int) -> int | None:
-    """The consortium a person works in (the first, should they ever hold roles in two)."""
-    return session.execute(
-        select(Organisation.consortium_id)
-        .join(Membership, Membership.organisation_id == Organisation.id)
-        .where(Membership.user_id == user_id)
-        .order_by(Organisation.consortium_id)
-        .limit(1)
-    ).scalar()
 
 
 @login_manager.user_loader

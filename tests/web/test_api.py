@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from approvals import tokens
+from approvals import people, tokens
 from approvals.actors import load_actor
 from approvals.demo import PASSWORD
 from approvals.fiscal import financial_year
@@ -202,7 +202,7 @@ def test_an_expired_token_stops_working(app: Flask) -> None:
     def make(session: Any) -> str:
         user = session.execute(select(User).where(User.email == "fin@lead.demo")).scalar_one()
         me = session.execute(select(tokens.ApiToken.consortium_id)).scalars().first()
-        consortium_id = me or tokens.consortium_of(session, user.id)
+        consortium_id = me or people.consortium_of(session, user.id)
         who = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=past.date())
         _, secret = tokens.create_token(
             session, who, name="short", expires_at=past + timedelta(days=1), now=past
