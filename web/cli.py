@@ -30,9 +30,10 @@ from reports.integrity import consortium_codes, verify_consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, available_kinds, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
-from web import create_app, session_factory
+from web import create_app
 from web.clock import EXTENSION as CLOCK
 from web.clock import now as clock_now
+from web.session import session_factory
 
 LOCAL_TZ = zone_of("Australia/Sydney")
 

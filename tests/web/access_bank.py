@@ -14,7 +14,7 @@ from ledger.db import run_in_transaction
 from reports.bank_import import cli_importer, import_statement
 from reports.models import BankLine
 from tests.conftest import CLOCK
-from web import session_factory
+from web.session import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}
 

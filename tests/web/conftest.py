@@ -22,8 +22,9 @@ from werkzeug.test import TestResponse
 from approvals.demo import LOGINS, PASSWORD
 from approvals.models import User
 from tests.conftest import CLOCK
-from web import create_app, session_factory
+from web import create_app
 from web.config import Config
+from web.session import session_factory
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 

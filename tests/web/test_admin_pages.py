@@ -37,8 +37,8 @@ from reports.jobs import VERIFY_JOB, job_key
 from reports.models import JobRun
 from reports.schedule import JOBS
 from tests.web.conftest import Client, sqlite_only_web_db
-from web import session_factory
 from web.pages.admin import parse_rules, rules_to_json
+from web.session import session_factory
 
 # SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
 web_db = pytest.fixture(sqlite_only_web_db)

@@ -21,7 +21,7 @@ from approvals.models import Category, Client, FundRequest, Need, Supplier, User
 from approvals.requests import COUNTED_STATES
 from ledger.db import run_in_transaction
 from tests.conftest import CLOCK
-from web import session_factory
+from web.session import session_factory
 
 API = "/api/v1"
 ERROR_KEYS = {"error", "message", "fields"}

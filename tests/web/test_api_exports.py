@@ -28,7 +28,7 @@ from reports.written import Written
 from tests.conftest import CLOCK
 from tests.web.conftest import sqlite_only_web_db
 from tests.web.test_api import Api, assert_error, issue
-from web import session_factory
+from web.session import session_factory
 
 # SQLite only, like the exports page: the runner is proven on PostgreSQL in tests/reports.
 web_db = pytest.fixture(sqlite_only_web_db)

@@ -42,7 +42,7 @@ from ledger.models import JournalTransaction
 from tests.conftest import CLOCK
 from tests.web.conftest import Client as Browser
 from tests.web.conftest import make_app
-from web import session_factory
+from web.session import session_factory
 
 PEOPLE = [
     "anonymous",

@@ -19,7 +19,7 @@ from approvals.models import Decision
 from tests.conftest import CLOCK
 from tests.web.conftest import make_app
 from tests.web.test_api import Api, assert_error, draft_body, issue
-from web import session_factory
+from web.session import session_factory
 
 pytestmark = pytest.mark.postgres
 COPIES = 20

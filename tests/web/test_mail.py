@@ -16,7 +16,7 @@ from approvals.notify import notify
 from ledger.db import run_in_transaction
 from tests.conftest import CLOCK
 from tests.web.conftest import make_app
-from web import session_factory
+from web.session import session_factory
 
 SENT: list[EmailMessage] = []
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from approvals.models import Need
 from tests.web.conftest import Client as Browser
 from tests.web.conftest import make_app
-from web import session_factory
 from web.config import instance_secret
+from web.session import session_factory
 
 VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
 HOMES = {

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from approvals.models import AuditEvent, Client, Decision, FundRequest, Need, User
 from tests.conftest import CLOCK
 from tests.web.conftest import Client as Browser
-from web import session_factory
+from web.session import session_factory
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -28,10 +28,10 @@ from reports.bank_review import (
     unmatch_line,
 )
 from reports.bank_targets import parse_token
-from web import db_session
-from web.auth import actor, as_actor, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("bank", __name__, url_prefix="/bank")
 RESOLVERS = (Role.FIN, Role.FIN_MGR)

@@ -33,10 +33,10 @@ from reports.closing import sign_off_month
 from reports.export_service import READERS, RUNNERS, newest_runs, order_now, take_download
 from reports.models import ExportKind, MonthSignOff
 from reports.runs import EXPORTERS, available_kinds, parse_period, run_export
-from web import db_session, session_factory
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today, session_factory
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 PAGE = 50

@@ -47,10 +47,10 @@ from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balances
 from ledger.values import Balance, Posted
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
 AWAITING = (RequestState.APPROVED.value, RequestState.PART_PAID.value)

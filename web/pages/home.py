@@ -16,8 +16,7 @@ from approvals.models import Consortium, Notification, Role
 from approvals.requests import request_label
 from approvals.zone import zone_of
 from ledger.money import format_cents
-from web import db_session
-from web.auth import actor
+from web.session import actor, db_session
 
 blueprint = Blueprint("home", __name__)
 

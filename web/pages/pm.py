@@ -44,10 +44,11 @@ from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.queries import get_balances, totals
 from ledger.values import AccountType, Balance, Posted
-from web import charts, db_session
-from web.auth import actor, as_actor, local_today, now
+from web import charts
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("pm", __name__, url_prefix="/pm")
 POOL = "pool"

@@ -46,10 +46,10 @@ from approvals.requests import can_see
 from approvals.states import Action, RequestState, allowed_actions
 from approvals.transitions import deciders_now, transition
 from ledger.errors import DomainError
-from web import db_session
-from web.auth import actor, as_actor, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("requests", __name__, url_prefix="/requests")
 

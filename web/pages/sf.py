@@ -33,10 +33,10 @@ from approvals.requests import RequestInput, create_request
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger.errors import DomainError
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("sf", __name__, url_prefix="/sf")
 CLIENTS_PAGE = 50

@@ -16,8 +16,8 @@ from approvals.actors import Actor
 from approvals.errors import InvalidInputError
 from approvals.models import Consortium
 from approvals.zone import local_midnight
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 DEFAULT_DAYS = 90
