@@ -29,7 +29,7 @@ from approvals.setup import add_partner
 from approvals.transitions import transition
 from ledger.db import Base
 from ledger.errors import DomainError
-from tests.approvals.conftest import A, Desk, as_
+from tests.support.world import A, Desk, as_
 
 LONG = "x" * 5_001
 UNKNOWN = 987_654_321

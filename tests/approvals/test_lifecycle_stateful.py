@@ -63,7 +63,7 @@ from ledger.db import run_in_transaction
 from ledger.errors import DomainError, InsufficientFundsError, PendingExpiredError
 from ledger.models import books, transfers
 from ledger.values import Phase
-from tests.approvals.conftest import Desk, as_, build_desk, build_world, fund
+from tests.support.world import Desk, as_, build_desk, build_world, fund
 
 S = RequestState
 A = Action

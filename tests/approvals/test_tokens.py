@@ -15,7 +15,7 @@ from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import ApiToken, AuditEvent, User
 from approvals.people import change_password
 from ledger.errors import IdempotencyConflictError
-from tests.approvals.conftest import PASSWORD, World, as_
+from tests.support.world import PASSWORD, World, as_
 
 
 def make(world: World, who: str, days: int = 30, name: str = "script") -> tuple[int, str]:

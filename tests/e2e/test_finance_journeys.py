@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from approvals.models import Payment, Supplier
 from reports.bank_match import REVIEW_WINDOW_DAYS
-from tests.e2e.conftest import serious_accessibility_violations, sydney_today
+from tests.support.browser import serious_accessibility_violations, sydney_today
 from web.session import session_factory
 
 NOTHING_MATCHES = "-13.57"  # no demo payment, refund or grant is for $13.57

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger import JournalEntry, Transfer, TransferKind, chain, post_entry
 from ledger.bulk import load_history
 from ledger.chain import TransactionContent, TransferContent
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 START = date(2026, 7, 1)
 

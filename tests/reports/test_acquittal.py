@@ -45,7 +45,7 @@ from reports.acquittal_domains import DomainFigures, hidden_domains
 from reports.models import ExportKind
 from reports.runs import ExportOrder, parse_period, run_export
 from reports.xlsx import MONEY_FORMAT, Percent
-from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
+from tests.support.world import A, Desk, World, as_, build_desk, build_world
 
 Rows = list[tuple[Any, ...]]
 

@@ -47,7 +47,7 @@ from reports.bank_review import (
 )
 from reports.bank_targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 NOW = CLOCK.now()
 TODAY = NOW.astimezone(ZoneInfo("Australia/Sydney")).date()

@@ -43,8 +43,8 @@ from reports.models import ExportKind, ExportRun, JobRun
 from reports.schedule import JOBS, JobSpec, Site, due_runs, first_business_day, run_due
 from reports.scheduler import build_scheduler
 from reports.year_close import financial_year_close
-from tests.approvals.conftest import A, World, as_, build_desk, build_world, fund
 from tests.ledger.test_integrity import tamper
+from tests.support.world import A, World, as_, build_desk, build_world, fund
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 

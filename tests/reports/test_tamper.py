@@ -27,7 +27,7 @@ from ledger.models import accounts, books, transactions, transfers
 from ledger.verify import verify
 from reports import anchors
 from reports.jobs import Outcome, nightly_verify
-from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
+from tests.support.world import A, Desk, World, as_, build_desk, build_world
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 KEY = b"kept-outside-the-database"

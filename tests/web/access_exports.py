@@ -13,7 +13,7 @@ from sqlalchemy import select
 from approvals.models import Consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, run_export
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 from web.session import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}

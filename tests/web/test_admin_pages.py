@@ -36,7 +36,7 @@ from ledger.queries import get_balance
 from reports.jobs import VERIFY_JOB, job_key
 from reports.models import JobRun
 from reports.schedule import JOBS
-from tests.web.conftest import Client, sqlite_only_web_db
+from tests.support.web import Client, sqlite_only_web_db
 from web.pages.admin import parse_rules, rules_to_json
 from web.session import session_factory
 

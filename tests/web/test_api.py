@@ -20,7 +20,7 @@ from approvals.fiscal import financial_year
 from approvals.models import Category, Client, FundRequest, Need, Supplier, User
 from approvals.requests import COUNTED_STATES
 from ledger.db import run_in_transaction
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 from web.session import session_factory
 
 API = "/api/v1"

@@ -15,7 +15,7 @@ from approvals.models import Payment
 from ledger.db import make_engine, make_session_factory
 from ledger.money import cents_to_decimal_text
 from reports.models import BankLine, BankStatement
-from tests.web.conftest import on_the_suite_clock
+from tests.support.web import on_the_suite_clock
 from web.cli import main
 
 HEADER = "*Date,*Amount,Payee,Description,Reference"

@@ -38,7 +38,7 @@ from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 T = TypeVar("T")
 FIN, FIN_MGR = "fin@lead.demo", "finmgr@lead.demo"

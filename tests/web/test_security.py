@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from approvals.models import Need
-from tests.web.conftest import Client as Browser
-from tests.web.conftest import make_app
+from tests.support.web import Client as Browser
+from tests.support.web import make_app
 from web.config import instance_secret
 from web.session import session_factory
 
