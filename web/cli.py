@@ -353,7 +353,7 @@ def bank_import(file: Path, consortium: str) -> None:
         for finding in error.findings:
             click.echo(f"  {finding}", err=True)
         sys.exit(2)
-    except ApprovalError as error:
+    except DomainError as error:  # e.g. the database stayed busy (the ledger's ConcurrencyError)
         click.echo(f"{file}: {error.message}", err=True)
         sys.exit(2)
     click.echo(
