@@ -9,7 +9,6 @@ a day never starts at UTC midnight in one place and at local midnight in another
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -20,15 +19,11 @@ Where = Consortium | ZoneInfo | str
 """A consortium, its zone, or the zone's name (``Consortium.timezone``)."""
 
 
-@lru_cache(maxsize=64)
-def _zone_named(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def zone_of(where: Where) -> ZoneInfo:
+    """The zone itself (``ZoneInfo`` keeps one object per name, so this costs no lookups)."""
     if isinstance(where, ZoneInfo):
         return where
-    return _zone_named(where if isinstance(where, str) else where.timezone)
+    return ZoneInfo(where if isinstance(where, str) else where.timezone)
 
 
 def local_day(where: Where, at: datetime) -> date:
