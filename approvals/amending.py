@@ -38,7 +38,7 @@ def amend_amount(
     if request is None or not can_see(actor, request):
         raise NotFoundError("There is no such request.")
     consortium = session.get_one(Consortium, request.consortium_id)
-    c = Context(session, actor, request, consortium, now, None, None, None)
+    c = Context(session=session, actor=actor, request=request, consortium=consortium, now=now)
     require_requester(c, "change the amount")
     if request.state not in EDITABLE + IN_FLIGHT:
         raise InvalidTransitionError(

@@ -8,7 +8,6 @@ and on which step, for the decision record.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -54,6 +53,7 @@ from approvals.requests import (
 )
 from approvals.setup import envelope_account
 from approvals.states import Action, RequestState
+from approvals.zone import local_day, zone_of
 from ledger.money import format_cents
 from ledger.posting import post_entry
 from ledger.values import JournalEntry, Reserve, VoidPending
@@ -138,7 +138,7 @@ def _flag_possible_duplicate(c: Context) -> None:
                 kind="possible_duplicate",
                 recorded_by_id=None,
                 at=c.now,
-                detail=f"Same client, category and amount as R-{twin:04d} "
+                detail=f"Same client, category and amount as {request_label(twin)} "
                 f"within {c.consortium.duplicate_window_days} days.",
             )
         )
@@ -331,7 +331,7 @@ def _check_cap(c: Context, charge: int) -> None:
 
 def _expiry(c: Context) -> datetime:
     """The later of N days after approval and the grace days after needed-by (local day end)."""
-    zone = ZoneInfo(c.consortium.timezone)
+    zone = zone_of(c.consortium)
     after_approval = c.now + timedelta(days=c.consortium.approval_expiry_days)
     last_day = c.request.needed_by + timedelta(days=c.consortium.needed_by_grace_days)
     after_needed = datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
@@ -365,8 +365,8 @@ def respond(c: Context) -> tuple[int | None, int | None]:
         )
     ).scalar_one()
     if asked is not None and step.due_on is not None:  # the SLA clock was paused while waiting
-        zone = ZoneInfo(c.consortium.timezone)
-        paused = business_days_between(asked.astimezone(zone).date(), c.today, c.consortium.state)
+        asked_on = local_day(c.consortium, asked)
+        paused = business_days_between(asked_on, c.today, c.consortium.state)
         step.paused_business_days += paused
         step.due_on = add_business_days(step.due_on, paused, c.consortium.state)
     c.request.state = S.PENDING.value

@@ -1,20 +1,18 @@
 """What can go wrong in approvals, in the words of the person who hit it.
 
-Same shape as ``ledger.errors``: a stable ``code`` and a ``kind`` that ``web/errors.py`` maps to
-HTTP (``invalid`` 422, ``conflict`` 409, ``refused`` 403, ``not_found`` 404).
+Under the same base as ``ledger.errors`` (``DomainError``): a stable ``code``, a ``kind`` that
+``web/errors.py`` maps to HTTP (``invalid`` 422, ``conflict`` 409, ``refused`` 403, ``not_found``
+404), a message and field errors.
 """
 
 from __future__ import annotations
 
+from ledger.errors import DomainError
 
-class ApprovalError(Exception):
+
+class ApprovalError(DomainError):
     code = "approval_error"
     kind = "conflict"
-
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
 
 
 class InvalidInputError(ApprovalError, ValueError):

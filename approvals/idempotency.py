@@ -19,17 +19,11 @@ from sqlalchemy.orm import Session
 
 from approvals.errors import ApprovalError
 from approvals.models import IdempotentRequest
+from ledger.errors import IdempotencyConflictError
 
 CLAIM_WAIT = timedelta(seconds=5)  # how long a retry waits for its twin still running
 CLAIM_LEASE = timedelta(minutes=15)  # how long a claim outside the work's transaction holds
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
-
-
-class IdempotencyConflictError(ApprovalError):
-    """The key was used before for another request (the ledger says the same with this code)."""
-
-    code = "idempotency_key_reused"
-    kind = "conflict"
 
 
 class IdempotencyInProgressError(ApprovalError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -32,6 +31,7 @@ from approvals.models import (
 from approvals.requests import Context, request_label, require_reason
 from approvals.setup import envelope_account
 from approvals.states import RequestState
+from approvals.zone import local_day
 from ledger.models import transfers
 from ledger.money import format_cents
 from ledger.posting import post_entry
@@ -102,7 +102,7 @@ def _validate(c: Context, payment: PaymentInput, supplier: Supplier | None) -> N
         )
         if problem:
             problems["gst_cents"] = problem
-    raised_on = c.request.created_at.astimezone(ZoneInfo(c.consortium.timezone)).date()
+    raised_on = local_day(c.consortium, c.request.created_at)
     if not isinstance(payment.paid_on, date) or not raised_on <= payment.paid_on <= c.today:
         problems["paid_on"] = (
             "The date it was paid: today or earlier, "

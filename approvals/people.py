@@ -259,6 +259,18 @@ def _refuse_admin_who_approves(
         )
 
 
+def consortium_of(session: Session, user_id: int) -> int | None:
+    """The consortium a person works in (the first by id, should they ever hold roles in two):
+    where sign-in and a login token put them. The one copy; pages, API and tokens ask here."""
+    return session.execute(
+        select(Organisation.consortium_id)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Organisation.consortium_id)
+        .limit(1)
+    ).scalar()
+
+
 def belongs_to(session: Session, consortium_id: int, user_id: int) -> bool:
     """Whether a user works in a consortium: holds a role there (any dates) or was created there."""
     member = session.execute(

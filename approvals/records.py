@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 from approvals.audit import decision_digest
 from approvals.models import AuditEvent, Consortium, Decision, FundRequest, Payment, Refund
 from approvals.payments import payment_key
+from approvals.requests import request_label
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.values import Finding
@@ -104,7 +105,7 @@ def _payments(session: Session, consortium_id: int, code: str, add: Any) -> None
     for payment, number, key, on, book, out_sum, charged_sum in rows:
         out, charged = _cents(out_sum), _cents(charged_sum)
         paid[payment.request_id] += payment.charged_cents
-        label = f"Payment {payment.id} (R-{number:04d}, invoice {payment.invoice_number})"
+        label = f"Payment {payment.id} ({request_label(number)}, invoice {payment.invoice_number})"
         expected = payment_key(payment.request_id, payment.supplier_id, payment.invoice_number)
         if book != code or key != expected:
             add(f"{label} does not match its ledger transaction {payment.ledger_transaction_id}.")
@@ -124,8 +125,8 @@ def _payments(session: Session, consortium_id: int, code: str, add: Any) -> None
     for request_id, number, paid_cents in requests:
         if paid_cents != paid[request_id]:
             add(
-                f"R-{number:04d} says {format_cents(paid_cents)} paid; its payments add up to "
-                f"{format_cents(paid[request_id])}."
+                f"{request_label(number)} says {format_cents(paid_cents)} paid; its payments add "
+                f"up to {format_cents(paid[request_id])}."
             )
 
 
@@ -193,8 +194,8 @@ def _approvals(session: Session, consortium_id: int, code: str, add: Any) -> Non
         held = holds.get((request_id, f"request:{request_id}:reserve:{round_}"))
         if held != approved:
             add(
-                f"R-{number:04d} says {format_cents(approved or 0)} approved; its approval "
-                f"reserved {format_cents(held or 0)}."
+                f"{request_label(number)} says {format_cents(approved or 0)} approved; its "
+                f"approval reserved {format_cents(held or 0)}."
             )
 
 
@@ -219,7 +220,7 @@ def _decisions(session: Session, consortium_id: int, add: Any) -> None:
         .order_by(Decision.id)
     ).all()
     for decision, number in decisions:
-        label = f"Decision {decision.id} ({decision.action} on R-{number:04d})"
+        label = f"Decision {decision.id} ({decision.action} on {request_label(number)})"
         digest = recorded.pop(decision.id, None)
         if digest is None and _legacy_event(legacy, decision):
             continue

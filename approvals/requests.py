@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from approvals.models import (
     Supplier,
 )
 from approvals.states import Action, RequestState
+from approvals.zone import consortium_today, local_today
 
 S = RequestState
 MAX_PURPOSE, MAX_WHY, MAX_REASON = 500, 1000, 1000
@@ -55,8 +55,17 @@ class RequestInput:
     needed_by: date
 
 
-def request_label(request: FundRequest) -> str:
-    return f"R-{request.number:04d}"
+class Numbered(Protocol):
+    """A request, or any row read with its ``number``."""
+
+    @property
+    def number(self) -> int: ...
+
+
+def request_label(request: Numbered | int) -> str:
+    """How people name a request (``R-0042``) on pages, in files, in messages: only here."""
+    number = request if isinstance(request, int) else request.number
+    return f"R-{number:04d}"
 
 
 def can_see(actor: Actor, request: FundRequest, approver_ids: set[int] | None = None) -> bool:
@@ -129,10 +138,7 @@ def create_request(
 
 def actor_today(session: Session, actor: Actor, now: datetime) -> date:
     """The calendar day in the actor's consortium: deadlines are local days."""
-    zone = session.execute(
-        select(Consortium.timezone).where(Consortium.id == actor.consortium_id)
-    ).scalar_one()
-    return now.astimezone(ZoneInfo(zone)).date()
+    return consortium_today(session, actor.consortium_id, now)
 
 
 def _check_input(
@@ -188,23 +194,24 @@ def _check_input(
         )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Context:
-    """Everything one transition works with; built once by ``transition``."""
+    """Everything one transition works with; built once by ``transition`` (or by an edit that
+    checks the same rules), always by name: three of its optional fields look alike."""
 
     session: Session
     actor: Actor
     request: FundRequest
     consortium: Consortium
     now: datetime
-    reason: str | None
-    amount_cents: int | None
-    override_reason: str | None
+    reason: str | None = None
+    amount_cents: int | None = None
+    override_reason: str | None = None
     payment: Any = None  # a payments.PaymentInput for pay
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.consortium.timezone)).date()
+        return local_today(self.consortium, self.now)
 
 
 def require_requester(c: Context, doing: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from approvals import audit
 from approvals.actors import Actor, system_actor
 from approvals.business_days import business_days_between
 from approvals.chain import eligible
-from approvals.errors import ApprovalError, NotAllowedError, NotFoundError
+from approvals.errors import NotAllowedError, NotFoundError
 from approvals.fiscal import financial_year
 from approvals.models import (
     Consortium,
@@ -37,7 +36,8 @@ from approvals.notify import notify
 from approvals.requests import request_label
 from approvals.states import Action
 from approvals.transitions import transition
-from ledger.errors import LedgerError
+from approvals.zone import consortium_today, local_day, local_today
+from ledger.errors import DomainError
 
 
 @dataclass
@@ -54,7 +54,7 @@ def _try(session: Session, report: TimerReport, request_id: int, work: object) -
         with session.begin_nested():
             work()  # type: ignore[operator]
         return True
-    except (ApprovalError, LedgerError) as error:
+    except DomainError as error:
         report.skipped.append((request_id, str(error)))
         return False
 
@@ -65,8 +65,7 @@ def expire_approvals(
     """Unpaid approvals lapse; a part-paid one is closed, releasing what was never paid."""
     actor = system_actor(session, consortium_id)
     consortium = session.get_one(Consortium, consortium_id)
-    zone = ZoneInfo(consortium.timezone)
-    this_year = financial_year(now.astimezone(zone).date())
+    this_year = financial_year(local_today(consortium, now))
     holding = (
         session.execute(
             select(FundRequest).where(
@@ -78,7 +77,7 @@ def expire_approvals(
         .all()
     )
     for request in holding:
-        approved_on = (request.approved_at or now).astimezone(zone).date()
+        approved_on = local_day(consortium, request.approved_at or now)
         year_ended = approved_on < this_year.start and not request.carried_over
         timed_out = request.expires_at is not None and request.expires_at <= now
         if not (timed_out or year_ended):
@@ -100,7 +99,7 @@ def remind_and_escalate(
     session: Session, consortium_id: int, now: datetime, report: TimerReport
 ) -> None:
     consortium = session.get_one(Consortium, consortium_id)
-    today = now.astimezone(ZoneInfo(consortium.timezone)).date()
+    today = local_today(consortium, now)
     rows = session.execute(
         select(RequestStep, FundRequest)
         .join(FundRequest, FundRequest.id == RequestStep.request_id)
@@ -115,7 +114,7 @@ def remind_and_escalate(
     for step, request in rows:
         if step.activated_at is None or step.due_on is None:
             continue
-        started = step.activated_at.astimezone(ZoneInfo(consortium.timezone)).date()
+        started = local_day(consortium, step.activated_at)
         elapsed = (
             business_days_between(started, today, consortium.state) - step.paused_business_days
         )
@@ -172,7 +171,7 @@ def _escalate(
             )
         ).scalars()
     )
-    today = now.astimezone(ZoneInfo(session.get_one(Consortium, consortium_id).timezone)).date()
+    today = consortium_today(session, consortium_id, now)
     added, _via = eligible(session, request, [step.escalate_to], None, decided, today)
     for user_id in sorted(added - approvers):
         session.add(StepApprover(step_id=step.id, user_id=user_id, via="escalation"))

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
-from approvals.models import ApiToken, Membership, Organisation, User
+from approvals.models import ApiToken, User
+from approvals.people import consortium_of
 
 PREFIX = "fp_"
 MAX_PERSONAL_DAYS = 366
@@ -110,17 +111,6 @@ def create_token(
         expires_at=expires_at,
         now=now,
     )
-
-
-def consortium_of(session: Session, user_id: int) -> int | None:
-    """The consortium a person works in (the first, should they hold roles in two)."""
-    return session.execute(
-        select(Organisation.consortium_id)
-        .join(Membership, Membership.organisation_id == Organisation.id)
-        .where(Membership.user_id == user_id)
-        .order_by(Organisation.consortium_id)
-        .limit(1)
-    ).scalar()
 
 
 def issue_login_token(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +34,7 @@ from approvals.notify import notify
 from approvals.payments import FINANCE, PaymentInput
 from approvals.requests import MAX_REASON, Context, can_see, current_approvers, request_label
 from approvals.states import Action, RequestState, targets
+from approvals.zone import consortium_today
 
 
 def transition(
@@ -65,15 +65,15 @@ def transition(
         )
     consortium = session.get_one(Consortium, request.consortium_id)
     context = Context(
-        session,
-        actor,
-        request,
-        consortium,
-        now,
-        (reason or "").strip() or None,
-        amount_cents,
-        override_reason,
-        payment,
+        session=session,
+        actor=actor,
+        request=request,
+        consortium=consortium,
+        now=now,
+        reason=(reason or "").strip() or None,
+        amount_cents=amount_cents,
+        override_reason=override_reason,
+        payment=payment,
     )
     on_behalf_of, step_id = handler(context)
     new_state = RequestState(request.state)
@@ -159,10 +159,8 @@ def deciders_now(session: Session, actor: Actor, request: FundRequest, now: date
     Pages and the API decide who sees a request and who is offered a decision with this too.
     """
     approvers = current_approvers(session, request)
-    zone = ZoneInfo(session.get_one(Consortium, request.consortium_id).timezone)
-    standing_in_for = delegators_for(
-        session, actor.user_id, request.consortium_id, now.astimezone(zone).date()
-    )
+    today = consortium_today(session, request.consortium_id, now)
+    standing_in_for = delegators_for(session, actor.user_id, request.consortium_id, today)
     return approvers | {actor.user_id} if standing_in_for & approvers else approvers
 
 

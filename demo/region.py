@@ -23,7 +23,6 @@ from approvals import people
 from approvals.actors import Actor, load_actor
 from approvals.catalogue import add_category, add_supplier, verify_supplier
 from approvals.clients import add_need, change_status, enrol_client
-from approvals.errors import ApprovalError
 from approvals.funds import allocate, receive_grant
 from approvals.models import ClientStatus, Role
 from approvals.people import create_user, grant_role
@@ -32,7 +31,7 @@ from approvals.policy import default_rules
 from approvals.setup import add_partner, create_consortium
 from demo.base import CATEGORIES, DOMAINS, PASSWORD, SUPPLIERS, made_up_abn, moment
 from ledger.db import run_in_transaction
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 
 T = TypeVar("T")
 STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT")
@@ -60,7 +59,7 @@ CATEGORY_WEIGHTS = {
     "bond": 2,
 }
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-RECOVERABLE = (ApprovalError, LedgerError)
+RECOVERABLE = DomainError
 
 
 @dataclass

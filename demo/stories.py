@@ -24,7 +24,7 @@ from approvals.states import Action
 from approvals.timers import mark_carried_over
 from approvals.transitions import transition
 from demo.base import CATEGORIES, ZONE, Demo, moment
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 
 
 def history(demo: Demo, rng: random.Random, start: date) -> None:
@@ -94,7 +94,7 @@ def _new_request(demo: Demo, rng: random.Random, day: date) -> int | None:
         return demo.run(
             sf, moment(day, 9), lambda s, a: create_request(s, a, data, now=moment(day, 9)).id
         )
-    except (ApprovalError, LedgerError):
+    except DomainError:
         return None
 
 
@@ -104,7 +104,7 @@ def _act(
     try:
         demo.run(who, at, lambda s, a: transition(s, a, request_id, action, now=at, **extra))  # type: ignore[arg-type]
         return True
-    except (ApprovalError, LedgerError):
+    except DomainError:
         return False  # short funds, a cap: it stays where it is, as it would in real life
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ledger.chain import TransactionContent, chain_hash
+from ledger import chain
 from ledger.dates import window_problems
 from ledger.errors import InvalidEntryError, PeriodClosedError, UnknownAccountError
 from ledger.models import accounts, books, transactions, transfers
@@ -103,20 +103,20 @@ def load_history(
                     high_water = entry.effective_date
                 rows = [apply_leg(leg, by_code, states, {}) for leg in entry.legs]
                 payload_hash = entry.payload_hash() if entry.idempotency_key is not None else None
-                content = TransactionContent(
-                    book,
-                    sequence,
-                    entry.effective_date,
-                    entry.memo,
-                    entry.actor,
-                    entry.idempotency_key,
-                    payload_hash,
-                    None,
-                    backdated,
-                    now,
-                    [transfer_content(row, states) for row in rows],
+                new_hash = chain.transaction_hash(
+                    prev_hash,
+                    book=book,
+                    sequence=sequence,
+                    effective_date=entry.effective_date,
+                    memo=entry.memo,
+                    actor=entry.actor,
+                    idempotency_key=entry.idempotency_key,
+                    payload_hash=payload_hash,
+                    reverses_id=None,
+                    backdated=backdated,
+                    created_at=now,
+                    transfers=[transfer_content(row, states) for row in rows],
                 )
-                new_hash = chain_hash(prev_hash, content)
                 index = len(tx_rows)
                 tx_rows.append(
                     (

@@ -10,14 +10,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-class LedgerError(Exception):
-    code = "ledger_error"
+class DomainError(Exception):
+    """A refusal by a rule of the domain: the one base the web layer (``web/errors.py``), the CLI
+    and any other edge catch, whichever package refused (see docs/architecture.md#errors).
+
+    ``fields`` names each offending field with its own message (empty when the refusal is about the
+    whole thing). It lives here because ``approvals`` imports ``ledger``, never the other way.
+    """
+
+    code = "domain_error"
     kind = "conflict"
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+
+class LedgerError(DomainError):
+    code = "ledger_error"
+    kind = "conflict"
 
 
 class InvalidAmountError(LedgerError, ValueError):
@@ -98,9 +110,10 @@ class InvalidPeriodCloseError(LedgerError):
 
 
 class IdempotencyConflictError(LedgerError):
-    """The same idempotency key was used before with a different payload."""
+    """The same idempotency key was used before with a different payload: a ledger posting's key,
+    or an API write's ``Idempotency-Key`` (``approvals/idempotency.py`` raises this one too)."""
 
-    code = "idempotency_key_reused"  # the API says the same for the same mistake
+    code = "idempotency_key_reused"
     kind = "conflict"
 
 

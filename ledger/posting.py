@@ -21,7 +21,8 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-from ledger.chain import TransactionContent, TransferContent, chain_hash
+from ledger import chain
+from ledger.chain import TransferContent
 from ledger.dates import window_problems
 from ledger.errors import (
     AccountClosedError,
@@ -241,7 +242,8 @@ def _post(
         contents.append(transfer_content(row, states))
 
     sequence = book.last_sequence + 1
-    content = TransactionContent(
+    new_hash = chain.transaction_hash(
+        book.last_hash,
         book=book.code,
         sequence=sequence,
         effective_date=entry.effective_date,
@@ -254,7 +256,6 @@ def _post(
         created_at=now,
         transfers=contents,
     )
-    new_hash = chain_hash(book.last_hash, content)
     transaction_id = _INSERT_TRANSACTION.execute(
         conn,
         {
@@ -483,20 +484,8 @@ def apply_leg(
 
 
 def transfer_content(row: dict[str, Any], states: dict[int, AccountState]) -> TransferContent:
-    """What the hash chain commits to for one transfer row."""
-    return TransferContent(
-        debit=states[row["debit_account_id"]].code,
-        credit=states[row["credit_account_id"]].code,
-        amount=row["amount"],
-        kind=row["kind"],
-        phase=row["phase"],
-        pending_id=row["pending_id"],
-        expires_at=row["expires_at"],
-        category=row["category"],
-        request_id=row["request_id"],
-        debit_balance_after=row["debit_balance_after"],
-        credit_balance_after=row["credit_balance_after"],
-    )
+    """What the hash chain commits to for one transfer row about to be written."""
+    return chain.transfer_content(row, lambda account_id: states[account_id].code)
 
 
 def write_counters(session: Session, states: list[AccountState]) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.chain import TransactionContent, TransferContent, chain_hash
+from ledger import chain
+from ledger.chain import TransferContent
 from ledger.models import GENESIS_HASH, accounts, books, period_closes, transactions, transfers
 from ledger.money import format_cents
 from ledger.values import POSTED_PHASES, Finding, Phase
@@ -173,20 +174,21 @@ def _walk_chain(
                 "the chain is broken.",
                 transaction_id=head.tx_id,
             )
-        content = TransactionContent(
-            check.code,
-            head.sequence,
-            head.tx_date,
-            head.memo,
-            head.actor,
-            head.idempotency_key,
-            head.payload_hash,
-            head.reverses_id,
-            head.tx_backdated,
-            head.created_at,
-            contents,
+        recomputed = chain.transaction_hash(
+            head.prev_hash,
+            book=check.code,
+            sequence=head.sequence,
+            effective_date=head.tx_date,
+            memo=head.memo,
+            actor=head.actor,
+            idempotency_key=head.idempotency_key,
+            payload_hash=head.payload_hash,
+            reverses_id=head.reverses_id,
+            backdated=head.tx_backdated,
+            created_at=head.created_at,
+            transfers=contents,
         )
-        if chain_hash(head.prev_hash, content) != head.hash:
+        if recomputed != head.hash:
             check.add(
                 "chain",
                 f"Transaction #{head.sequence} does not match its hash: its content was "
@@ -229,18 +231,8 @@ def _check_transfers(
     for row in rows:
         _check_transfer(check, head, row, backdated)
         contents.append(
-            TransferContent(
-                check.codes.get(row.debit_account_id, "?"),
-                check.codes.get(row.credit_account_id, "?"),
-                row.amount,
-                row.kind,
-                row.phase,
-                row.pending_id,
-                row.expires_at,
-                row.category,
-                row.request_id,
-                row.debit_balance_after,
-                row.credit_balance_after,
+            chain.transfer_content(
+                row._mapping, lambda account_id: check.codes.get(account_id, "?")
             )
         )
     return contents

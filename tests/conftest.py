@@ -13,70 +13,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from time import monotonic
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import approvals.people
 from demo.consortium import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
-
-POSTGRES_URL = os.environ.get("FLEXPOOL_TEST_DATABASE_URL")
-REQUIRE_POSTGRES = os.environ.get("FLEXPOOL_REQUIRE_POSTGRES") == "1"
-NEEDS_POSTGRES = "needs PostgreSQL: set FLEXPOOL_TEST_DATABASE_URL"
-SYDNEY = ZoneInfo("Australia/Sydney")
-
-
-@dataclass(frozen=True)
-class TestClock:
-    """The suite's clock: starts at the pinned moment and moves on with real time, so things
-    done one after another are still ordered in time. ``today`` is the pinned date in Sydney,
-    the demo's today and the web app's."""
-
-    __test__ = False  # not a test class, whatever its name
-
-    start: datetime
-    origin: float
-
-    @property
-    def today(self) -> date:
-        return self.start.astimezone(SYDNEY).date()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=monotonic() - self.origin)
-
-    def __call__(self) -> datetime:
-        return self.now()
-
-
-def clock_from(pinned: str | None) -> TestClock:
-    """``YYYY-MM-DD`` (midday in Sydney), ``YYYY-MM-DDTHH:MM`` (Sydney time), or None: today."""
-    if not pinned:
-        local = datetime.combine(datetime.now(SYDNEY).date(), time(12))
-    elif "T" in pinned:
-        local = datetime.fromisoformat(pinned)
-    else:
-        local = datetime.combine(date.fromisoformat(pinned), time(12))
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=SYDNEY)
-    return TestClock(local.astimezone(UTC), monotonic())
-
-
-CLOCK = clock_from(os.environ.get("FLEXPOOL_TEST_TODAY"))
+from tests.support.clock import CLOCK, SYDNEY, TestClock
+from tests.support.databases import own_postgres_database, postgres_url
 
 
 @pytest.fixture(scope="session")
@@ -98,23 +51,6 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
-
-
-def postgres_url() -> str:
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("FLEXPOOL_REQUIRE_POSTGRES=1 but FLEXPOOL_TEST_DATABASE_URL is not set")
-        pytest.skip(NEEDS_POSTGRES)
-    return POSTGRES_URL
-
-
-def missing_tool(reason: str) -> None:
-    """Skip here; fail in CI (``.ci/run`` installs every tool, so nothing may skip there).
-
-    ``reason`` starts with "needs ", so the run's closing lines count it under its tool."""
-    if os.environ.get("FLEXPOOL_REQUIRE_TOOLS") == "1":
-        pytest.fail(f"FLEXPOOL_REQUIRE_TOOLS=1 but this test {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -156,10 +92,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-
-
-def unique_code(prefix: str = "T") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -215,28 +147,6 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("web") / "demo.db"
     _load(f"sqlite:///{path}")
     return path
-
-
-@contextmanager
-def own_postgres_database(suffix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database beside the test database, dropped afterwards (even if a
-    crashed earlier run left one of the same name)."""
-    url = make_url(postgres_url())
-    name = f"{url.database}_{suffix}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    drop()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        drop()
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

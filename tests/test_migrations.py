@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 
 from ledger.db import Base, make_engine
 from migrations import alembic_config, downgrade, load_models, upgrade
-from tests.conftest import own_postgres_database
+from tests.support.databases import own_postgres_database
 
 
 def test_there_is_exactly_one_head() -> None:

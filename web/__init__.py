@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, g
-from sqlalchemy.orm import Session, sessionmaker
+from flask import Flask
 
 from ledger.db import make_engine, make_session_factory, read_only
 from web.clock import EXTENSION as CLOCK
 from web.clock import Clock, system_clock
 from web.config import Config
+from web.session import close_session
 
 
 def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> Flask:
@@ -36,7 +34,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     app.extensions["flexpool.engine"] = engine
     app.extensions["flexpool.sessions"] = make_session_factory(engine)
     app.extensions["flexpool.reads"] = make_session_factory(read_only(engine))
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_session)
 
     from web import auth, errors, logs, security
     from web.api import blueprint as api
@@ -53,24 +51,3 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     app.register_blueprint(api)
     security.csrf.exempt(api)  # bearer tokens only: no ambient credentials to forge
     return app
-
-
-def session_factory(app: Flask) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = app.extensions["flexpool.sessions"]
-    return factory
-
-
-def db_session() -> Session:
-    """The request's reading session, closed when the request ends; writes use ``as_actor``."""
-    from flask import current_app
-
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["flexpool.reads"]()
-    session: Session = g.db_session
-    return session
-
-
-def _close_session(_error: Any = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()

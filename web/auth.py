@@ -10,11 +10,8 @@ database (``web.security.password_attempt``), and the answer never says which ha
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -22,7 +19,6 @@ from flask import (
     current_app,
     flash,
     g,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -37,22 +33,20 @@ from flask_login import (
     login_user,
     logout_user,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from approvals import audit
-from approvals.actors import Actor, load_actor
-from approvals.errors import InvalidInputError, NotAllowedError
-from approvals.models import Consortium, Membership, Organisation, User
-from approvals.people import authenticate, change_password, end_sessions
+from approvals.actors import Actor
+from approvals.errors import InvalidInputError
+from approvals.models import User
+from approvals.people import authenticate, change_password, consortium_of, end_sessions
 from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
-from web import db_session, session_factory
 from web.clock import now
-from web.mail import send_soon
 from web.redirects import safe_next
 from web.security import password_attempt, remote_address
+from web.session import as_actor, db_session, session_factory
 
 T = TypeVar("T")
 blueprint = Blueprint("auth", __name__)
@@ -80,17 +74,6 @@ def _stamp(user: User) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
-def consortium_of(session: Session, user_id: int) -> int | None:
-    """The consortium a person works in (the first, should they ever hold roles in two)."""
-    return session.execute(
-        select(Organisation.consortium_id)
-        .join(Membership, Membership.organisation_id == Organisation.id)
-        .where(Membership.user_id == user_id)
-        .order_by(Organisation.consortium_id)
-        .limit(1)
-    ).scalar()
-
-
 @login_manager.user_loader
 def _load(identity: str) -> SignedIn | None:
     try:
@@ -102,56 +85,6 @@ def _load(identity: str) -> SignedIn | None:
         return None
     g.signed_in_row = user  # see _hold
     return SignedIn(user.id, int(consortium_id), user.email, user.display_name, stamp)
-
-
-def local_today(session: Session, consortium_id: int, at: datetime | None = None) -> date:
-    zone = _hold(session.get_one(Consortium, consortium_id)).timezone
-    return (at or now()).astimezone(ZoneInfo(zone)).date()
-
-
-def _hold(row: Consortium) -> Consortium:
-    """Keep the row referenced for the rest of the request.
-
-    The session's identity map holds rows weakly: without a reference, the layout, the date
-    filters and the services each fetched the consortium (and the user) again, a query apiece."""
-    if has_request_context():
-        g.consortium_row = row
-    return row
-
-
-def actor() -> Actor:
-    """The signed-in person with their roles today, loaded once per request."""
-    if "actor" not in g:
-        if not current_user.is_authenticated:
-            raise NotAllowedError("Please sign in.")
-        session = db_session()
-        g.actor = load_actor(
-            session,
-            user_id=current_user.user_id,
-            consortium_id=current_user.consortium_id,
-            today=local_today(session, current_user.consortium_id),
-        )
-    found: Actor = g.actor
-    return found
-
-
-def as_actor(work: Callable[[Session, Actor], T], *, user_id: int | None = None) -> T:
-    """One committed unit of work as the signed-in person (or ``user_id``, for API tokens)."""
-    who = actor()
-
-    def unit(session: Session) -> T:
-        fresh = load_actor(
-            session,
-            user_id=user_id or who.user_id,
-            consortium_id=who.consortium_id,
-            today=local_today(session, who.consortium_id),
-        )
-        return work(session, fresh)
-
-    factory = session_factory(current_app)
-    result = run_in_transaction(factory, unit)
-    send_soon(factory, current_app.config["FLEXPOOL"])  # whatever this change notified
-    return result
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

@@ -11,17 +11,17 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from approvals.errors import ApprovalError
+from approvals.zone import local_today, zone_of
 from demo.base import CODE as DEMO_CODE
 from demo.base import LOGINS as DEMO_LOGINS
 from demo.consortium import database_is_empty, load_demo
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.queries import TrialBalanceLine, book_codes, get_balance, trial_balance
 from ledger.values import AccountType
 from ledger.verify import summarize, verify
@@ -30,11 +30,12 @@ from reports.integrity import consortium_codes, verify_consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, available_kinds, file_name, parse_period, run_export
 from reports.trial_balance import balances_table, trial_balance_csv, trial_balance_table
-from web import create_app, session_factory
+from web import create_app
 from web.clock import EXTENSION as CLOCK
 from web.clock import now as clock_now
+from web.session import session_factory
 
-LOCAL_TZ = ZoneInfo("Australia/Sydney")
+LOCAL_TZ = zone_of("Australia/Sydney")
 
 
 def _app_factory(*_args: Any) -> Flask:
@@ -215,7 +216,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
         order = ExportOrder(code, chosen, span, folder, f"cli:{getpass.getuser()}")
         try:
             run = run_export(factory, order, now=clock_now)
-        except (ApprovalError, LedgerError, OSError) as error:
+        except (DomainError, OSError) as error:
             click.echo(f"{code}: FAILED: {getattr(error, 'message', error)}", err=True)
             failed += 1
             continue
@@ -230,7 +231,7 @@ def export_run(kind: str, period: str | None, consortium: str | None, out: Path 
 @with_appcontext
 def demo(keep_existing: bool) -> None:
     """Load a realistic consortium (a year of history up to today) into an empty database."""
-    today: date = clock_now().astimezone(LOCAL_TZ).date()
+    today: date = local_today(LOCAL_TZ, clock_now())
     factory = session_factory(current_app)
     with factory() as session:
         empty = database_is_empty(session)
@@ -352,7 +353,7 @@ def bank_import(file: Path, consortium: str) -> None:
         for finding in error.findings:
             click.echo(f"  {finding}", err=True)
         sys.exit(2)
-    except ApprovalError as error:
+    except DomainError as error:  # e.g. the database stayed busy (the ledger's ConcurrencyError)
         click.echo(f"{file}: {error.message}", err=True)
         sys.exit(2)
     click.echo(

@@ -17,14 +17,13 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from approvals.errors import ApprovalError
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 
 STATUS = {"invalid": 422, "conflict": 409, "refused": 403, "not_found": 404}
 log = logging.getLogger("flexpool.web")
 
 
-def status_of(error: ApprovalError | LedgerError) -> int:
+def status_of(error: DomainError) -> int:
     return STATUS.get(error.kind, 409)
 
 
@@ -40,7 +39,7 @@ def error_response(
     return render_template("error.html", status=status, message=message), status
 
 
-def _domain(error: ApprovalError | LedgerError) -> tuple[Response | str, int]:
+def _domain(error: DomainError) -> tuple[Response | str, int]:
     return error_response(status_of(error), error.code, error.message, error.fields)
 
 
@@ -84,8 +83,7 @@ def _unexpected(error: Exception) -> tuple[Response | str, int]:
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ApprovalError, _domain)
-    app.register_error_handler(LedgerError, _domain)
+    app.register_error_handler(DomainError, _domain)
     app.register_error_handler(ValidationError, _invalid)
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(HTTPException, _http)

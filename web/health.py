@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from web import db_session
+from web.session import db_session
 
 blueprint = Blueprint("health", __name__)
 

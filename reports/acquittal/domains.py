@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from sqlalchemy import Select, literal, select
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from approvals.models import Consortium, Decision, FundRequest, Need, NeedDomain, Payment, Refund
+from approvals.zone import local_day_bounds
 from reports.xlsx import Money, SheetWriter
 
 SMALLEST_GROUP = 5
@@ -57,10 +57,7 @@ class DomainFigures:
 
 def _local_bounds(period: Period, zone: str) -> tuple[datetime, datetime]:
     """The year as UTC instants: local midnight on 1 July to local midnight after 30 June."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(period.start, time(), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
-    return start, end
+    return local_day_bounds(zone, period.start, period.end)
 
 
 def domain_figures(session: Session, consortium: Consortium, period: Period) -> list[DomainFigures]:

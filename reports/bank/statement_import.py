@@ -14,7 +14,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import DuplicateError, NotFoundError
 from approvals.models import Consortium, Role
+from approvals.zone import local_day
 from reports.bank.match import auto_match
 from reports.bank.statement_csv import StatementLine, parse_statement
 from reports.models import BankLine, BankStatement, LineStatus
@@ -111,9 +111,9 @@ def _refuse_reimport(session: Session, consortium_id: int, digest: str) -> None:
         )
     ).scalar()
     if before is not None:
-        zone = ZoneInfo(session.get_one(Consortium, consortium_id).timezone)
+        imported_on = local_day(session.get_one(Consortium, consortium_id), before.imported_at)
         raise DuplicateError(
-            f"This file was already imported on {before.imported_at.astimezone(zone):%d/%m/%Y} "
+            f"This file was already imported on {imported_on:%d/%m/%Y} "
             f"as statement "
             f"#{before.id} ({before.file_name}); nothing was written.",
             fields={"file": "Already imported."},

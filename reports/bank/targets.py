@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from approvals.errors import InvalidInputError
 from approvals.models import Consortium, FundRequest, Payment, Refund, Supplier
+from approvals.requests import request_label
 from ledger.models import accounts, books, transactions, transfers
 from ledger.values import Phase, TransferKind, UnmappedKindError, rule_for
 from reports.models import BankLine
@@ -110,10 +111,6 @@ def matched_column(kind: TargetKind) -> Any:
     }[kind]
 
 
-def _request_label(number: int) -> str:
-    return f"R-{number:04d}"
-
-
 def _payments(
     session: Session, consortium_id: int, where: Sequence[ColumnElement[bool]], *, open_only: bool
 ) -> list[Target]:
@@ -131,8 +128,8 @@ def _payments(
             payment.id,
             payment.paid_on,
             -payment.inc_gst_cents,
-            f"Payment {_request_label(number)} · {supplier} · invoice {payment.invoice_number}",
-            (payment.invoice_number, _request_label(number)),
+            f"Payment {request_label(number)} · {supplier} · invoice {payment.invoice_number}",
+            (payment.invoice_number, request_label(number)),
             payment.recorded_by_id,
         )
         for payment, number, supplier in session.execute(query.order_by(Payment.id))
@@ -157,8 +154,8 @@ def _refunds(
             refund.id,
             refund.received_on,
             refund.amount_cents,
-            f"Refund {_request_label(number)} · {supplier} · {refund.reference}",
-            (refund.reference, invoice, _request_label(number)),
+            f"Refund {request_label(number)} · {supplier} · {refund.reference}",
+            (refund.reference, invoice, request_label(number)),
             refund.recorded_by_id,
         )
         for refund, invoice, number, supplier in session.execute(query.order_by(Refund.id))

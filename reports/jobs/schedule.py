@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approvals.business_days import is_business_day
 from approvals.fiscal import Period, financial_year, month_of
 from approvals.models import Consortium
+from approvals.zone import local_day, local_today, zone_of
 from reports import anchors
 from reports.jobs.tasks import (
     RECONCILIATION_JOB,
@@ -116,8 +117,8 @@ def _in_horizon(due_at: datetime, now: datetime) -> bool:
 
 def months_due(site: Site, now: datetime) -> list[Occasion]:
     """Each month whose reconciliation fell due (first business day after it, 06:00)."""
-    created = site.created_at.astimezone(site.zone).date()
-    period = month_of(now.astimezone(site.zone).date())  # the month under way: never due
+    created = local_day(site.zone, site.created_at)
+    period = month_of(local_today(site.zone, now))  # the month under way: never due
     found: list[Occasion] = []
     while True:
         following = period.start
@@ -132,8 +133,8 @@ def months_due(site: Site, now: datetime) -> list[Occasion]:
 
 def years_due(site: Site, now: datetime) -> list[Occasion]:
     """Each financial year whose close fell due (1 July, 06:00)."""
-    created = site.created_at.astimezone(site.zone).date()
-    year = financial_year(now.astimezone(site.zone).date())  # the year under way: never due
+    created = local_day(site.zone, site.created_at)
+    year = financial_year(local_today(site.zone, now))  # the year under way: never due
     found: list[Occasion] = []
     while True:
         year = financial_year(year.start - timedelta(days=1))
@@ -239,7 +240,7 @@ def _sites(session: Session, codes: Collection[str] | None) -> list[Site]:
     if codes is not None:
         query = query.where(Consortium.code.in_(list(codes)))
     return [
-        Site(c.id, c.code, ZoneInfo(c.timezone), c.state, c.created_at)
+        Site(c.id, c.code, zone_of(c), c.state, c.created_at)
         for c in session.execute(query).scalars()
     ]
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.models import Consortium
+from approvals.zone import zone_of
 from reports.jobs.schedule import JOBS, JobSpec, run_due
 from reports.jobs.tasks import Clock, Outcome
 
@@ -88,7 +88,7 @@ def build_scheduler(
         for zone in zones:
             scheduler.add_job(
                 pass_for({spec.name}),
-                CronTrigger(timezone=ZoneInfo(zone), **spec.cron),
+                CronTrigger(timezone=zone_of(zone), **spec.cron),
                 id=f"{spec.name}@{zone}",
                 name=f"{spec.name} ({spec.covers}; {zone})",
             )

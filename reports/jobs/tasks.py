@@ -22,7 +22,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from approvals.fiscal import Period
 from approvals.models import Consortium, Membership, Organisation, Role, User
 from approvals.notify import notify
 from approvals.timers import run_timers
+from approvals.zone import consortium_today
 from ledger.db import run_in_transaction
 from ledger.values import Finding
 from ledger.verify import summarize
@@ -185,8 +185,7 @@ def _report_broken_ledger(
 
 def people(session: Session, consortium_id: int, roles: Collection[Role], at: datetime) -> set[int]:
     """Active users holding one of ``roles`` anywhere in the consortium on ``at``'s local day."""
-    zone = ZoneInfo(session.get_one(Consortium, consortium_id).timezone)
-    today = at.astimezone(zone).date()
+    today = consortium_today(session, consortium_id, at)
     return set(
         session.execute(
             select(Membership.user_id)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +24,7 @@ from approvals.models import Consortium, Decision, FundRequest, Role
 from approvals.notify import notify
 from approvals.requests import request_label
 from approvals.timers import TimerReport, expire_approvals
+from approvals.zone import local_day_bounds
 from reports.jobs.tasks import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
 from reports.models import ExportKind, RunStatus
 from reports.runs import EXPORTERS, ExportOrder, run_export
@@ -108,8 +108,8 @@ def _lapsed_at_year_end(session: Session, consortium_id: int, year: Period) -> l
 
 
 def _carried_over(session: Session, consortium_id: int, year: Period) -> list[str]:
-    zone = ZoneInfo(session.get_one(Consortium, consortium_id).timezone)
-    next_year_starts = datetime.combine(year.end + timedelta(days=1), time(0), tzinfo=zone)
+    consortium = session.get_one(Consortium, consortium_id)
+    _, next_year_starts = local_day_bounds(consortium, year.start, year.end)
     requests = session.execute(
         select(FundRequest)
         .where(

@@ -28,6 +28,7 @@ from approvals.models import (
     Supplier,
     User,
 )
+from approvals.requests import request_label
 from ledger.models import accounts, transactions, transfers
 from reports.reconciliation.scope import BATCH, CategoryInfo, Rows, Scope, open_at_end
 from reports.xlsx import Money, SheetWriter
@@ -85,7 +86,7 @@ class CommitmentTotals:
 
 
 def label(number: int | None) -> str:
-    return f"R-{number:04d}" if number is not None else ""
+    return request_label(number) if number is not None else ""
 
 
 def _batches(session: Session, query: Rows) -> Iterable[Sequence[Row[Any]]]:

@@ -13,7 +13,7 @@ so a past month shows what was committed at its end however the requests moved s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year
 from approvals.models import Category, Consortium
+from approvals.zone import local_day, local_midnight, zone_of
 from ledger.models import books, transfers
 from ledger.queries import find_account, hold_open_on
 from ledger.values import POSTED_PHASES
@@ -73,10 +74,10 @@ class Scope:
         return self.midnight(self.period.end + timedelta(days=1))
 
     def midnight(self, day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=self.zone).astimezone(UTC)
+        return local_midnight(self.zone, day)
 
     def local_day(self, at: datetime | None) -> date | None:
-        return at.astimezone(self.zone).date() if at is not None else None
+        return local_day(self.zone, at) if at is not None else None
 
 
 def load_scope(session: Session, book: str, period: Period | None) -> Scope:
@@ -98,7 +99,7 @@ def load_scope(session: Session, book: str, period: Period | None) -> Scope:
         consortium_id=consortium.id,
         consortium_name=consortium.name,
         gst_basis=consortium.gst_basis,
-        zone=ZoneInfo(consortium.timezone),
+        zone=zone_of(consortium),
         period=period,
         bank_id=find_account(session, book, "bank").id,
         gst_id=find_account(session, book, "gst_receivable").id,

@@ -11,7 +11,7 @@ from approvals.errors import NotAllowedError
 from approvals.models import FundRequest, Membership, Role
 from approvals.people import grant_role
 from approvals.requests import current_approvers
-from tests.approvals.conftest import A, Desk, World, as_
+from tests.support.world import A, Desk, World, as_
 
 
 def _grant(world: World, who: str, role: Role) -> None:

@@ -24,8 +24,8 @@ from ledger.db import make_engine, make_session_factory
 from ledger.verify import verify
 from migrations import upgrade
 from reports.jobs.tasks import nightly_verify
-from tests.approvals.conftest import A, World, as_, build_desk, build_world
-from tests.conftest import own_postgres_database, postgres_url
+from tests.support.databases import own_postgres_database, postgres_url
+from tests.support.world import A, World, as_, build_desk, build_world
 from web.cli import main
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)

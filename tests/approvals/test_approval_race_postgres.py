@@ -8,7 +8,7 @@ from approvals.funds import move_between_envelopes
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger import InsufficientFundsError, verify
-from tests.approvals.conftest import Desk, as_, fund, race
+from tests.support.world import Desk, as_, fund, race
 
 pytestmark = pytest.mark.postgres
 

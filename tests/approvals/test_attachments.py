@@ -10,7 +10,7 @@ from sqlalchemy import select
 from approvals.attachments import MAX_BYTES, add_attachment, clean_filename, read_attachment, sniff
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import AuditEvent
-from tests.approvals.conftest import Desk, as_
+from tests.support.world import Desk, as_
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"

@@ -28,8 +28,8 @@ from approvals.requests import RequestInput, create_request
 from approvals.setup import add_partner
 from approvals.transitions import transition
 from ledger.db import Base
-from ledger.errors import LedgerError
-from tests.approvals.conftest import A, Desk, as_
+from ledger.errors import DomainError
+from tests.support.world import A, Desk, as_
 
 LONG = "x" * 5_001
 UNKNOWN = 987_654_321
@@ -301,7 +301,7 @@ def test_bad_input_is_refused_precisely_and_changes_nothing(desk: Desk) -> None:
         (who, call), error, field = CASES[case]
         try:
             as_(desk.world, who, lambda s, a, call=call: call(desk, s, a))  # type: ignore[misc]
-        except (ApprovalError, LedgerError) as raised:
+        except DomainError as raised:
             if not isinstance(raised, error) or not str(raised).strip():
                 wrong.append(f"{case}: {raised!r}")
             elif field and field not in raised.fields:

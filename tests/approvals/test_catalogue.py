@@ -13,7 +13,7 @@ from approvals.catalogue import (
     verify_supplier,
 )
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
-from tests.approvals.conftest import World, as_
+from tests.support.world import World, as_
 
 
 def category(world: World, who: str = "admin", **overrides: str) -> int:
@@ -105,7 +105,7 @@ def test_bad_supplier_details_are_refused_by_field(
 
 
 def test_a_supplier_of_another_consortium_is_not_found(world: World, session_factory, now) -> None:  # type: ignore[no-untyped-def]
-    from tests.approvals.conftest import build_world
+    from tests.support.world import build_world
 
     other = build_world(session_factory, now)
     supplier_id = supplier(other)

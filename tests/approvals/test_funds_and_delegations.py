@@ -14,7 +14,7 @@ from approvals.funds import allocate, move_between_envelopes, receive_grant, ret
 from approvals.models import AuditEvent, Decision, Delegation, Role
 from approvals.people import grant_role
 from ledger import InsufficientFundsError, get_balance
-from tests.approvals.conftest import A, Desk, World, as_, build_world
+from tests.support.world import A, Desk, World, as_, build_world
 
 DAY = date(2026, 11, 19)
 WEEK_END = date(2026, 11, 26)

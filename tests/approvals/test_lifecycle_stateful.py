@@ -60,10 +60,10 @@ from approvals.timers import run_timers
 from approvals.transitions import transition
 from ledger import get_balance, verify
 from ledger.db import run_in_transaction
-from ledger.errors import InsufficientFundsError, LedgerError, PendingExpiredError
+from ledger.errors import DomainError, InsufficientFundsError, PendingExpiredError
 from ledger.models import books, transfers
 from ledger.values import Phase
-from tests.approvals.conftest import Desk, as_, build_desk, build_world, fund
+from tests.support.world import Desk, as_, build_desk, build_world, fund
 
 S = RequestState
 A = Action
@@ -243,7 +243,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 who,
                 lambda s, a: transition(s, a, rid, action, now=when, **extra),
             )
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             assert self._snapshot() == snapshot, f"{action} by {who} was refused but changed data"
             assert expect is not OK, f"{action} by {who} on {before}: {error!r}"
             if expect is not ANY:

@@ -21,7 +21,7 @@ from approvals.refunds import record_refund
 from approvals.states import Action
 from approvals.transitions import transition
 from ledger import verify
-from tests.approvals.conftest import A, Desk, race
+from tests.support.world import A, Desk, race
 
 pytestmark = pytest.mark.postgres
 RACERS = 20

@@ -11,7 +11,7 @@ from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError
 from approvals.models import RequestException
 from approvals.payments import PaymentInput
 from ledger import get_balance, verify
-from tests.approvals.conftest import A, Desk
+from tests.support.world import A, Desk
 
 
 def approved(desk: Desk, amount: int, gst: int = 0) -> int:
@@ -143,7 +143,7 @@ def test_bad_payment_details_are_refused_by_field(
 def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk) -> None:
     from approvals.models import Payment
     from approvals.refunds import record_refund
-    from tests.approvals.conftest import as_
+    from tests.support.world import as_
 
     request_id = approved(desk, 8_800, 800)
     desk.act("fin", request_id, A.PAY, payment=paying("INV-R", 8_800, 800))

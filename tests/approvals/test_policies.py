@@ -9,7 +9,7 @@ from approvals.errors import InvalidInputError, InvalidTransitionError, NotAllow
 from approvals.models import ApprovalPolicy
 from approvals.policies import publish, published_policy, save_draft
 from approvals.policy import default_rules
-from tests.approvals.conftest import World, as_
+from tests.support.world import World, as_
 
 
 def test_a_published_policy_reads_back_exactly_as_written(world: World) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from approvals import audit
 from approvals.models import Decision
 from approvals.records import verify_records
-from tests.approvals.conftest import Desk
+from tests.support.world import Desk
 
 
 def _legacy_decision(session: Session, desk: Desk, request_id: int) -> int:

@@ -13,7 +13,7 @@ from approvals.models import Refund
 from approvals.refunds import record_refund
 from ledger import verify
 from ledger.models import books, transactions
-from tests.approvals.conftest import Desk, as_
+from tests.support.world import Desk, as_
 
 
 def refund(desk: Desk, payment_id: int, cents: int, reference: str) -> int:

@@ -27,7 +27,7 @@ from approvals.policies import publish, save_draft
 from approvals.policy import RuleSpec, StepSpec
 from ledger import LedgerError, verify
 from ledger.db import run_in_transaction
-from tests.approvals.conftest import A, Desk, as_
+from tests.support.world import A, Desk, as_
 
 
 def test_a_small_request_needs_only_its_team_leader_and_reserves_on_approval(desk: Desk) -> None:

@@ -29,7 +29,7 @@ from approvals.people import (
 )
 from approvals.setup import add_partner
 from ledger.queries import get_balance, trial_balance
-from tests.approvals.conftest import PASSWORD, World, as_, build_world, user_of
+from tests.support.world import PASSWORD, World, as_, build_world, user_of
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from approvals.models import FundRequest, Notification, RequestException, StepAp
 from approvals.timers import TimerReport, mark_carried_over, run_timers
 from ledger import verify
 from ledger.db import run_in_transaction
-from tests.approvals.conftest import A, Desk, as_
+from tests.support.world import A, Desk, as_
 
 
 def run(desk: Desk, at: datetime) -> TimerReport:

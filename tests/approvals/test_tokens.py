@@ -14,7 +14,8 @@ from approvals import idempotency, tokens
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import ApiToken, AuditEvent, User
 from approvals.people import change_password
-from tests.approvals.conftest import PASSWORD, World, as_
+from ledger.errors import IdempotencyConflictError
+from tests.support.world import PASSWORD, World, as_
 
 
 def make(world: World, who: str, days: int = 30, name: str = "script") -> tuple[int, str]:
@@ -99,7 +100,7 @@ def test_an_idempotency_key_replays_or_conflicts(world: World) -> None:
             idempotency.find_replay(session, world.users["sf2"], "k1", first, now=world.now) is None
         )
         other = idempotency.fingerprint("POST", "/api/v1/requests", b'{"a":2}')
-        with pytest.raises(idempotency.IdempotencyConflictError):
+        with pytest.raises(IdempotencyConflictError):
             idempotency.find_replay(session, user, "k1", other, now=world.now)
 
 

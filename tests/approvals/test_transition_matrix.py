@@ -25,7 +25,7 @@ from approvals.states import TRANSITIONS, Action, RequestState
 from approvals.transitions import transition
 from ledger import verify
 from ledger.models import transfers
-from tests.approvals.conftest import A, Desk
+from tests.support.world import A, Desk
 
 S = RequestState
 

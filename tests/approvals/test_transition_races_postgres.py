@@ -22,8 +22,8 @@ from approvals import tokens
 from approvals.models import Decision, RequestStep
 from ledger import verify
 from ledger.db import make_engine, make_session_factory, run_in_transaction
-from tests.approvals.conftest import A, Desk
-from tests.web.conftest import make_app
+from tests.support.web import make_app
+from tests.support.world import A, Desk
 
 pytestmark = pytest.mark.postgres
 API = "/api/v1"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import CLOCK, missing_tool
-from tests.web.conftest import make_app
+from tests.support.databases import missing_tool
+from tests.support.web import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-AXE = "/static/vendor/axe-core/axe.min.js"
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -98,22 +95,3 @@ def new_page(browser: Any, live_server: str) -> Iterator[Any]:
     yield open_as
     for context in contexts:
         context.close()
-
-
-def serious_accessibility_violations(page: Any) -> list[str]:
-    """What axe-core finds serious or critical on the page as it stands, one line each."""
-    # After a redirect the page may still be starting htmx, whose inline indicator style the
-    # CSP blocks; Playwright would blame that violation on the script tag added meanwhile.
-    page.wait_for_load_state("load")
-    page.add_script_tag(url=AXE)
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def sydney_today() -> date:
-    """The consortium's today: what the demo and the app date things by."""
-    return CLOCK.today

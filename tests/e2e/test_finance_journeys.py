@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from approvals.models import Payment, Supplier
 from reports.bank.match import REVIEW_WINDOW_DAYS
-from tests.e2e.conftest import serious_accessibility_violations, sydney_today
-from web import session_factory
+from tests.support.browser import serious_accessibility_violations, sydney_today
+from web.session import session_factory
 
 NOTHING_MATCHES = "-13.57"  # no demo payment, refund or grant is for $13.57
 EXPLANATION = "Bank's monthly account-keeping fee"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS, serious_accessibility_violations, sydney_today
+from tests.support.browser import SCREENSHOTS, serious_accessibility_violations, sydney_today
 
 HOMES = {
     "sf@ngo1.demo": "/sf/",

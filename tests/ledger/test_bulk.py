@@ -14,7 +14,7 @@ from ledger.errors import (
     PeriodClosedError,
     UnknownAccountError,
 )
-from tests.ledger.conftest import LedgerKit
+from tests.support.ledger import LedgerKit
 
 START = date(2026, 7, 1)
 

@@ -49,7 +49,7 @@ from ledger.errors import (
 )
 from ledger.models import books, transactions, transfers
 from ledger.values import Leg
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from ledger.bulk import load_history
 from ledger.dates import DATE_WINDOW, parse_day
 from ledger.errors import InvalidEntryError
 from ledger.models import books, transactions
-from tests.ledger.conftest import LedgerKit
+from tests.support.ledger import LedgerKit
 
 FAR = [date(9999, 12, 31), date(1900, 1, 1), date(2015, 12, 31), date(2027, 11, 22)]
 

@@ -13,7 +13,7 @@ from ledger import LedgerError, TransferKind, post_entry
 from ledger.db import run_in_transaction
 from ledger.errors import ConcurrencyError
 from ledger.models import books
-from tests.ledger.conftest import LedgerKit
+from tests.support.ledger import LedgerKit
 
 
 class FakeDriverError(Exception):

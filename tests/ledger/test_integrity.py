@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger import TransferKind
 from ledger.db import make_engine, make_session_factory
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 RawSQL = Callable[..., Any]
 

@@ -63,7 +63,7 @@ from ledger.errors import (
 )
 from ledger.models import accounts, books, transactions, transfers
 from ledger.values import Leg
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 ORGS = ("org:NGO1", "org:NGO2")
 CLIENTS = ("client:C-0001", "client:C-0002")

@@ -34,7 +34,7 @@ from ledger.errors import (
 )
 from ledger.models import books
 from ledger.values import JournalEntry, Transfer
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 
 def snapshot(kit: LedgerKit) -> tuple[object, ...]:

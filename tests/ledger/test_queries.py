@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger import TransferKind, balance_as_of, list_entries, trial_balance
 from ledger.errors import InvalidEntryError
 from ledger.money import cents_to_decimal_text
-from tests.ledger.conftest import LedgerKit, open_kit
+from tests.support.ledger import LedgerKit, open_kit
 
 NOV = date(2026, 11, 1)
 

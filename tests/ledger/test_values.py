@@ -132,20 +132,30 @@ def test_sign_convention_funds_are_credit_normal_assets_debit_normal() -> None:
 
 def _content(amount: int) -> TransactionContent:
     transfer = TransferContent(
-        "bank", "pool", amount, "grant_receipt", "single", None, None, None, None, amount, -amount
+        debit="bank",
+        credit="pool",
+        amount=amount,
+        kind="grant_receipt",
+        phase="single",
+        pending_id=None,
+        expires_at=None,
+        category=None,
+        request_id=None,
+        debit_balance_after=amount,
+        credit_balance_after=-amount,
     )
     return TransactionContent(
-        "B1",
-        1,
-        DAY,
-        "grant",
-        "u",
-        None,
-        None,
-        None,
-        False,
-        datetime(2026, 11, 2, tzinfo=UTC),
-        [transfer],
+        book="B1",
+        sequence=1,
+        effective_date=DAY,
+        memo="grant",
+        actor="u",
+        idempotency_key=None,
+        payload_hash=None,
+        reverses_id=None,
+        backdated=False,
+        created_at=datetime(2026, 11, 2, tzinfo=UTC),
+        transfers=[transfer],
     )
 
 

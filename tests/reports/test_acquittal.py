@@ -45,7 +45,7 @@ from reports.acquittal.workbook import share, write_acquittal
 from reports.models import ExportKind
 from reports.runs import ExportOrder, parse_period, run_export
 from reports.xlsx import MONEY_FORMAT, Percent
-from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
+from tests.support.world import A, Desk, World, as_, build_desk, build_world
 
 Rows = list[tuple[Any, ...]]
 

@@ -52,7 +52,7 @@ from reports.bank.statement_import import (
 )
 from reports.bank.targets import TargetKind
 from reports.models import BankLine, BankStatement, LineStatus
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 NOW = CLOCK.now()
 TODAY = NOW.astimezone(ZoneInfo("Australia/Sydney")).date()

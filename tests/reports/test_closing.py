@@ -28,7 +28,7 @@ from reports.ledger_state import ledger_head
 from reports.models import BankLine, BankStatement, ExportKind, ExportRun, MonthSignOff
 from reports.runs import ExportOrder, run_export
 from reports.written import MISMATCHES
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 # The suite's clock: the demo is loaded at it, and the ledger refuses dates a year past now.
 NOW = CLOCK.start

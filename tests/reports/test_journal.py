@@ -27,8 +27,9 @@ from ledger.errors import LedgerError
 from ledger.money import cents_to_decimal_text
 from ledger.queries import get_balances, trial_balance
 from reports.journal import write_journal
-from tests.conftest import CLOCK, missing_tool
-from tests.ledger.conftest import open_kit
+from tests.support.clock import CLOCK
+from tests.support.databases import missing_tool
+from tests.support.ledger import open_kit
 
 
 def _tool(name: str, package: str) -> str:

@@ -54,12 +54,13 @@ from reports.reconciliation.workbook import SHEETS, write_reconciliation
 from reports.runs import ExportOrder, parse_period, run_export
 from reports.written import MISMATCHES, Written
 from reports.xlsx import DATE_FORMAT, MONEY_FORMAT
-from tests.approvals.conftest import A, build_desk, build_world
-from tests.conftest import CLOCK, missing_tool
+from tests.support.clock import CLOCK
+from tests.support.databases import missing_tool
+from tests.support.world import A, build_desk, build_world
 
 Rows = list[tuple[Any, ...]]
 ZONE = ZoneInfo("Australia/Sydney")
-TODAY = CLOCK.today  # the demo's today (see tests/conftest.py)
+TODAY = CLOCK.today  # the demo's today (see tests/support/clock.py)
 PERIODS = {
     "month": month_of(TODAY.replace(day=1) - timedelta(days=1)),  # the last whole month
     "year": financial_year(TODAY - timedelta(days=182)),  # a year the demo fills half of

@@ -19,7 +19,7 @@ from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from reports.models import ExportKind, ExportRun
 from reports.runs import ExportOrder, parse_period, run_export
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 
 def _now() -> datetime:

@@ -43,8 +43,8 @@ from reports.jobs.tasks import (
 )
 from reports.jobs.year_close import financial_year_close
 from reports.models import ExportKind, ExportRun, JobRun
-from tests.approvals.conftest import A, World, as_, build_desk, build_world, fund
 from tests.ledger.test_integrity import tamper
+from tests.support.world import A, World, as_, build_desk, build_world, fund
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 

@@ -27,8 +27,8 @@ from reports.jobs.schedule import Due, due_runs
 from reports.jobs.tasks import RECONCILIATION_JOB, TIMERS_JOB, VERIFY_JOB, YEAR_CLOSE_JOB
 from reports.models import ExportKind, ExportRun, JobRun
 from reports.runs import EXPORTERS
-from tests.approvals.conftest import World, build_world, fund
-from tests.conftest import own_postgres_database
+from tests.support.databases import own_postgres_database
+from tests.support.world import World, build_world, fund
 
 FLEXPOOL = str(Path(sys.executable).with_name("flexpool"))
 DEADLINE = 120  # seconds before a stuck process is killed (a failure, never a wait)

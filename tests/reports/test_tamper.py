@@ -22,12 +22,12 @@ from approvals import audit
 from approvals.models import AuditEvent, AuditHead, Payment
 from approvals.payments import PaymentInput
 from approvals.refunds import record_refund
-from ledger.chain import TransactionContent, TransferContent, chain_hash
+from ledger.chain import transaction_hash, transfer_content
 from ledger.models import accounts, books, transactions, transfers
 from ledger.verify import verify
 from reports import anchors
 from reports.jobs.tasks import Outcome, nightly_verify
-from tests.approvals.conftest import A, Desk, World, as_, build_desk, build_world
+from tests.support.world import A, Desk, World, as_, build_desk, build_world
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 KEY = b"kept-outside-the-database"
@@ -149,19 +149,20 @@ def _rewrite_newest_transaction(session: Session, code: str) -> None:
         select(transfers).where(transfers.c.transaction_id == tx.id).order_by(transfers.c.id)
     ).all()
     memo, actor = "Refund on R-0001: corrected", "nobody"
-    content = TransactionContent(
-        code, tx.sequence, tx.effective_date, memo, actor, tx.idempotency_key, tx.payload_hash,
-        tx.reverses_id, tx.backdated, tx.created_at,
-        [
-            TransferContent(
-                codes[t.debit_account_id], codes[t.credit_account_id], t.amount, t.kind, t.phase,
-                t.pending_id, t.expires_at, t.category, t.request_id, t.debit_balance_after,
-                t.credit_balance_after,
-            )
-            for t in legs
-        ],
-    )  # fmt: skip
-    new_hash = chain_hash(tx.prev_hash, content)
+    new_hash = transaction_hash(
+        tx.prev_hash,
+        book=code,
+        sequence=tx.sequence,
+        effective_date=tx.effective_date,
+        memo=memo,
+        actor=actor,
+        idempotency_key=tx.idempotency_key,
+        payload_hash=tx.payload_hash,
+        reverses_id=tx.reverses_id,
+        backdated=tx.backdated,
+        created_at=tx.created_at,
+        transfers=[transfer_content(t._mapping, codes.__getitem__) for t in legs],
+    )
     statements = (
         "UPDATE ledger_transactions SET memo = :memo, actor = :actor, hash = :hash WHERE id = :id",
         "UPDATE ledger_books SET last_hash = :hash WHERE id = :book",

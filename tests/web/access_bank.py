@@ -13,8 +13,8 @@ from approvals.models import Consortium
 from ledger.db import run_in_transaction
 from reports.bank.statement_import import cli_importer, import_statement
 from reports.models import BankLine
-from tests.conftest import CLOCK
-from web import session_factory
+from tests.support.clock import CLOCK
+from web.session import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from approvals.models import Consortium
 from reports.models import ExportKind
 from reports.runs import ExportOrder, run_export
-from tests.conftest import CLOCK
-from web import session_factory
+from tests.support.clock import CLOCK
+from web.session import session_factory
 
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}
 READERS = FINANCE | {"auditor@lead.demo"}

@@ -14,8 +14,8 @@ from approvals.actors import load_actor
 from approvals.catalogue import add_supplier
 from approvals.models import FundRequest, Organisation, Payment, User
 from ledger.db import run_in_transaction
-from tests.conftest import CLOCK
-from web import session_factory
+from tests.support.clock import CLOCK
+from web.session import session_factory
 
 PM = {"pm@lead.demo"}
 FINANCE = {"fin@lead.demo", "finmgr@lead.demo"}

@@ -6,7 +6,6 @@ file; PostgreSQL tests share one database loaded once, so they create what they 
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,18 +13,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.cli import ScriptInfo
-from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from werkzeug.test import TestResponse
 
 from approvals.models import User
-from demo.base import LOGINS, PASSWORD
-from tests.conftest import CLOCK
-from web import create_app, session_factory
-from web.config import Config
-
-TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+from demo.base import LOGINS
+from tests.support.web import Client, make_app
+from web.session import session_factory
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -35,27 +28,6 @@ def web_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     path = tmp_path / "demo.db"
     shutil.copy(request.getfixturevalue("demo_sqlite"), path)
     return f"sqlite:///{path}"
-
-
-def on_the_suite_clock() -> ScriptInfo:
-    """For ``CliRunner.invoke(main, ..., obj=...)``: the ``flexpool`` command configured from
-    its ``FLEXPOOL_*`` variables as ever, but telling the time by the suite's clock."""
-    return ScriptInfo(create_app=lambda: create_app(clock=CLOCK))
-
-
-def make_app(url: str, tmp_path: Path, **overrides: Any) -> Flask:
-    settings: dict[str, Any] = {
-        "database_url": url,
-        "secret_key": "test-secret-key-not-for-production",
-        "testing": True,
-        "secure_cookies": False,
-        "login_limit": "10000 per minute",
-        "login_address_limit": "10000 per minute",
-        "attachments_dir": str(tmp_path / "attachments"),
-        "exports_dir": str(tmp_path / "exports"),
-    }
-    settings.update(overrides)
-    return create_app(Config(**settings), clock=CLOCK)
 
 
 @pytest.fixture
@@ -84,37 +56,6 @@ def password_put_back(app: Flask) -> Iterator[Callable[[str], None]]:
             session.execute(update(User).where(User.email == email).values(password_hash=digest))
 
 
-class Client:
-    """A browser-like test client: keeps the CSRF token from the last page it read."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.token = ""
-
-    def get(self, url: str, **kwargs: Any) -> TestResponse:
-        response = self.client.get(url, **kwargs)
-        found = (
-            TOKEN.search(response.get_data(as_text=True))
-            if response.mimetype == "text/html"
-            else None
-        )
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> TestResponse:
-        if not self.token:
-            self.get("/login")
-        form = {"csrf_token": self.token, **(data or {})}
-        return self.client.post(url, data=form, **kwargs)
-
-    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
-        self.get("/login")
-        response = self.post("/login", {"email": email, "password": password})
-        self.get("/")
-        return response
-
-
 @pytest.fixture
 def client(app: Flask) -> Client:
     return Client(app.test_client())
@@ -132,11 +73,3 @@ def login(app: Flask) -> Any:
         return signed
 
     return sign_in
-
-
-def sqlite_only_web_db(tmp_path: Path, demo_sqlite: Path) -> str:
-    """For page modules whose services and queries the approvals, ledger and API tests already
-    run on PostgreSQL: one database is enough there, and the suite stays inside its budget."""
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_sqlite, path)
-    return f"sqlite:///{path}"

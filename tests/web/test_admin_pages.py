@@ -36,9 +36,9 @@ from ledger.queries import get_balance
 from reports.jobs.schedule import JOBS
 from reports.jobs.tasks import VERIFY_JOB, job_key
 from reports.models import JobRun
-from tests.web.conftest import Client, sqlite_only_web_db
-from web import session_factory
+from tests.support.web import Client, sqlite_only_web_db
 from web.pages.admin import parse_rules, rules_to_json
+from web.session import session_factory
 
 # SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
 web_db = pytest.fixture(sqlite_only_web_db)

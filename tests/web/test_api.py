@@ -13,15 +13,15 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from approvals import tokens
+from approvals import people, tokens
 from approvals.actors import load_actor
 from approvals.fiscal import financial_year
 from approvals.models import Category, Client, FundRequest, Need, Supplier, User
 from approvals.requests import COUNTED_STATES
 from demo.base import PASSWORD
 from ledger.db import run_in_transaction
-from tests.conftest import CLOCK
-from web import session_factory
+from tests.support.clock import CLOCK
+from web.session import session_factory
 
 API = "/api/v1"
 ERROR_KEYS = {"error", "message", "fields"}
@@ -202,7 +202,7 @@ def test_an_expired_token_stops_working(app: Flask) -> None:
     def make(session: Any) -> str:
         user = session.execute(select(User).where(User.email == "fin@lead.demo")).scalar_one()
         me = session.execute(select(tokens.ApiToken.consortium_id)).scalars().first()
-        consortium_id = me or tokens.consortium_of(session, user.id)
+        consortium_id = me or people.consortium_of(session, user.id)
         who = load_actor(session, user_id=user.id, consortium_id=consortium_id, today=past.date())
         _, secret = tokens.create_token(
             session, who, name="short", expires_at=past + timedelta(days=1), now=past

@@ -25,10 +25,10 @@ from ledger.db import run_in_transaction
 from reports.models import ExportKind, ExportRun
 from reports.runs import EXPORTERS, ExportOrder, media_types, run_export
 from reports.written import Written
-from tests.conftest import CLOCK
-from tests.web.conftest import sqlite_only_web_db
+from tests.support.clock import CLOCK
+from tests.support.web import sqlite_only_web_db
 from tests.web.test_api import Api, assert_error, issue
-from web import session_factory
+from web.session import session_factory
 
 # SQLite only, like the exports page: the runner is proven on PostgreSQL in tests/reports.
 web_db = pytest.fixture(sqlite_only_web_db)

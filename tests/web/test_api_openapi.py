@@ -23,8 +23,8 @@ from schemathesis.checks import (
 )
 
 from demo.base import PASSWORD
+from tests.support.web import make_app
 from tests.web.access_api import ACCESS
-from tests.web.conftest import make_app
 
 API = "/api/v1"
 

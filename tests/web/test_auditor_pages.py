@@ -20,8 +20,8 @@ from approvals.models import AuditEvent, Client, Consortium, User
 from ledger.money import format_cents
 from ledger.queries import balance_as_of, get_balance, list_entries, trial_balance
 from ledger.values import Finding
-from tests.conftest import CLOCK
-from tests.web.conftest import sqlite_only_web_db
+from tests.support.clock import CLOCK
+from tests.support.web import sqlite_only_web_db
 
 # SQLite only: these pages call services and queries proven on PostgreSQL elsewhere.
 web_db = pytest.fixture(sqlite_only_web_db)

@@ -39,10 +39,10 @@ from approvals.models import (
 from approvals.tokens import create_token, hash_secret
 from ledger.db import run_in_transaction
 from ledger.models import JournalTransaction
-from tests.conftest import CLOCK
-from tests.web.conftest import Client as Browser
-from tests.web.conftest import make_app
-from web import session_factory
+from tests.support.clock import CLOCK
+from tests.support.web import Client as Browser
+from tests.support.web import make_app
+from web.session import session_factory
 
 PEOPLE = [
     "anonymous",

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from approvals.models import Payment
 from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
+from ledger.errors import ConcurrencyError
 from ledger.money import cents_to_decimal_text
 from reports.models import BankLine, BankStatement
-from tests.web.conftest import on_the_suite_clock
+from tests.support.web import on_the_suite_clock
 from web.cli import main
 
 HEADER = "*Date,*Amount,Payee,Description,Reference"
@@ -85,4 +86,18 @@ def test_a_bad_file_exits_2_listing_every_bad_line_and_writes_nothing(
 def test_an_unknown_consortium_exits_2(database: str, tmp_path: Path) -> None:
     result = run(database, str(write(tmp_path, "01/11/2026,-5,,,")), "--consortium", "NOPE")
     assert result.exit_code == 2 and "no consortium 'NOPE'" in result.stderr
+    assert rows(database)[0] == []
+
+
+def test_a_busy_database_exits_2_with_the_reason_not_a_traceback(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any refusal of the domain (here the ledger's "busy") is an operator's message."""
+
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise ConcurrencyError("The database stayed busy; try again.")
+
+    monkeypatch.setattr("reports.bank.statement_import.import_statement", busy)
+    result = run(database, str(write(tmp_path, "01/11/2026,-5,,,")), "--consortium", CODE)
+    assert result.exit_code == 2 and "stayed busy" in result.stderr
     assert rows(database)[0] == []

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from approvals.models import Payment
 from ledger.money import cents_to_decimal_text
 from reports.models import BankLine, BankStatement
-from tests.web.conftest import sqlite_only_web_db
-from web import session_factory
+from tests.support.web import sqlite_only_web_db
+from web.session import session_factory
 
 # SQLite only: import and matching are proven on PostgreSQL in tests/reports/test_bank.py.
 web_db = pytest.fixture(sqlite_only_web_db)

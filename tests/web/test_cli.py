@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from ledger.db import make_engine
-from tests.web.conftest import on_the_suite_clock
+from tests.support.web import on_the_suite_clock
 from web.cli import main
 
 Run = Callable[..., Result]

@@ -16,9 +16,9 @@ from approvals.errors import InvalidInputError
 from approvals.models import AuditEvent, Payment
 from reports.models import ExportKind, ExportRun, MonthSignOff
 from reports.runs import EXPORTERS, Written
-from tests.conftest import TestClock
-from tests.web.conftest import sqlite_only_web_db
-from web import session_factory
+from tests.support.clock import TestClock
+from tests.support.web import sqlite_only_web_db
+from web.session import session_factory
 
 # SQLite only: the runner and the journal are proven on PostgreSQL in tests/reports.
 web_db = pytest.fixture(sqlite_only_web_db)

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor, load_actor
-from approvals.errors import ApprovalError
 from approvals.gst import gst_in_inclusive
 from approvals.models import (
     Category,
@@ -35,11 +34,11 @@ from approvals.states import Action
 from approvals.transitions import transition
 from demo.base import CODE
 from ledger.db import run_in_transaction
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
-from tests.conftest import CLOCK
+from tests.support.clock import CLOCK
 
 T = TypeVar("T")
 FIN, FIN_MGR = "fin@lead.demo", "finmgr@lead.demo"
@@ -131,7 +130,7 @@ def approved_request(app: Flask, amount_cents: int = 2_200, category: str = "tra
                     email,
                     lambda s, w: transition(s, w, request_id, Action.APPROVE, now=CLOCK.now()),
                 )
-            except (ApprovalError, LedgerError):
+            except DomainError:
                 continue
         if load(app, request_id).state == "approved":
             return request_id

@@ -26,7 +26,7 @@ from werkzeug.test import TestResponse
 
 from ledger.db import Base
 from migrations import load_models
-from tests.web.conftest import Client
+from tests.support.web import Client
 from tests.web.test_sf_and_approver_pages import PNG, _client_of, _new_request
 from web.api.core import OPERATIONS, Operation
 

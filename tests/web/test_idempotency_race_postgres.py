@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from approvals import idempotency
 from approvals.models import Decision
-from tests.conftest import CLOCK
-from tests.web.conftest import make_app
+from tests.support.clock import CLOCK
+from tests.support.web import make_app
 from tests.web.test_api import Api, assert_error, draft_body, issue
-from web import session_factory
+from web.session import session_factory
 
 pytestmark = pytest.mark.postgres
 COPIES = 20

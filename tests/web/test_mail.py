@@ -14,9 +14,9 @@ import web.mail
 from approvals.models import Notification, User
 from approvals.notify import notify
 from ledger.db import run_in_transaction
-from tests.conftest import CLOCK
-from tests.web.conftest import make_app
-from web import session_factory
+from tests.support.clock import CLOCK
+from tests.support.web import make_app
+from web.session import session_factory
 
 SENT: list[EmailMessage] = []
 

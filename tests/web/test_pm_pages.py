@@ -22,8 +22,8 @@ from demo.base import CODE
 from ledger.money import format_cents
 from ledger.queries import get_balance
 from ledger.values import Balance
-from tests.conftest import CLOCK
-from tests.web.conftest import sqlite_only_web_db
+from tests.support.clock import CLOCK
+from tests.support.web import sqlite_only_web_db
 from web.charts import SVG_POLICY
 from web.security import CONTENT_SECURITY_POLICY
 

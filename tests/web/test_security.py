@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from approvals.models import Need
-from tests.web.conftest import Client as Browser
-from tests.web.conftest import make_app
-from web import session_factory
+from tests.support.web import Client as Browser
+from tests.support.web import make_app
 from web.config import instance_secret
+from web.session import session_factory
 
 VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
 HOMES = {

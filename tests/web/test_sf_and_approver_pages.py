@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from approvals.models import AuditEvent, Client, Decision, FundRequest, Need, User
-from tests.conftest import CLOCK
-from tests.web.conftest import Client as Browser
-from web import session_factory
+from tests.support.clock import CLOCK
+from tests.support.web import Client as Browser
+from web.session import session_factory
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 
 from demo.base import PASSWORD
-from tests.web.conftest import Client as Browser
-from tests.web.conftest import make_app
+from tests.support.web import Client as Browser
+from tests.support.web import make_app
 
 API = "/api/v1"
 REFUSED = "That e-mail and password do not match an active account."

@@ -27,11 +27,11 @@ from approvals import idempotency, tokens
 from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError
 from ledger.db import run_in_transaction
-from web import session_factory
-from web.api import blueprint
+from web.api.base import blueprint
 from web.api.schemas import MAX_ID
-from web.auth import local_today, now
+from web.clock import now
 from web.input_guard import load_json, refused_path
+from web.session import local_today, session_factory
 
 _KEY = re.compile(r"[\x21-\x7e]{1,80}", re.ASCII)
 Work = Callable[[Session, Actor, dict[str, Any]], Any]

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import ServiceUnavailable
 
 from approvals.actors import Actor
-from approvals.errors import ApprovalError, ConflictError
-from ledger.errors import LedgerError
+from approvals.errors import ConflictError
+from ledger.errors import DomainError
 from reports.export_service import (
     RUNNERS,
     newest_runs,
@@ -34,11 +34,11 @@ from reports.export_service import (
 )
 from reports.models import ExportRun, RunStatus
 from reports.runs import ExportOrder, media_types, run_export
-from web import session_factory
 from web.api.core import in_unit, int_cursor, page, read, route, write_apart
 from web.api.schemas import ExportRunSchema, NewExportSchema, PageArgs, page_of
-from web.auth import now
+from web.clock import now
 from web.errors import status_of
+from web.session import session_factory
 
 
 def _folder() -> Path:
@@ -105,7 +105,7 @@ def _run(order: ExportOrder) -> tuple[int, dict[str, Any]]:
         raise ServiceUnavailable(
             "The export could not be written; it is listed as failed. Try again later."
         ) from error
-    except (ApprovalError, LedgerError) as error:  # the exporter's pre-flight refused
+    except DomainError as error:  # the exporter's pre-flight refused
         message = f"The export was refused and is listed as failed: {error.message}"
         return status_of(error), {"error": error.code, "message": message, "fields": error.fields}
     if done is None:  # only a scheduled run is ever skipped; this one is manual

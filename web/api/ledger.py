@@ -46,7 +46,7 @@ from web.api.schemas import (
     TrialBalanceSchema,
     page_of,
 )
-from web.auth import now
+from web.clock import now
 
 
 def _book(session: Session, who: Actor) -> str:

@@ -22,9 +22,10 @@ ERRORS = {
     403: "Not allowed for your roles.",
     404: "Not found, or not visible to you.",
     409: (
-        "Conflicts with the current state; `idempotency_key_reused`: the Idempotency-Key was used"
-        " for another body; `idempotency_in_progress`: the first call with this key still runs,"
-        " retry after Retry-After seconds to get its answer."
+        "Conflicts with the current state. `idempotency_key_reused`: the Idempotency-Key was"
+        " already used for another body (one code, whichever layer noticed: the API's stored"
+        " answers or the ledger's posting key); `idempotency_in_progress`: the first call with"
+        " this key still runs, retry after Retry-After seconds to get its answer."
     ),
     422: "Invalid input; `fields` names each offending field.",
     429: "Too many attempts; see Retry-After.",

@@ -15,7 +15,6 @@ from approvals.models import Consortium, Membership, Organisation, Role, User
 from approvals.people import authenticate
 from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
-from web import session_factory
 from web.api.core import int_cursor, load_body, page, read, reply, route, str_cursor, write
 from web.api.schemas import (
     ConsortiumSchema,
@@ -28,8 +27,9 @@ from web.api.schemas import (
     UserSchema,
     page_of,
 )
-from web.auth import now
+from web.clock import now
 from web.security import password_attempt
+from web.session import session_factory
 
 
 @route(

@@ -41,7 +41,7 @@ from web.api.schemas import (
     RequestSchema,
     page_of,
 )
-from web.auth import now
+from web.clock import now
 
 REQUEST_FIELDS = {"amount_cents": "amount", "gst_cents": "gst"}
 PAYMENT_FIELDS = {"inc_gst_cents": "inc_gst", "gst_cents": "gst"}

@@ -43,11 +43,11 @@ from ledger.errors import InvalidAmountError, LedgerError, UnknownAccountError
 from ledger.money import cents_to_decimal_text, format_cents, parse_cents
 from ledger.queries import get_balance
 from reports.jobs.status import job_status
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
 from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 T = TypeVar("T")

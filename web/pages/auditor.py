@@ -34,9 +34,9 @@ from ledger.values import AccountType, normal
 from ledger.verify import summarize
 from reports import anchors
 from reports.integrity import verify_consortium
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("auditor", __name__, url_prefix="/audit")
 PAGE = 50

@@ -28,10 +28,10 @@ from reports.bank.review import (
 from reports.bank.statement_csv import MAX_FILE_BYTES, Finding, StatementRefusedError
 from reports.bank.statement_import import finance_importer, import_statement
 from reports.bank.targets import parse_token
-from web import db_session
-from web.auth import actor, as_actor, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("bank", __name__, url_prefix="/bank")
 RESOLVERS = (Role.FIN, Role.FIN_MGR)

@@ -28,15 +28,15 @@ from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.fiscal import parse_month
 from approvals.queries import names_by_label
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from reports.closing import sign_off_month
 from reports.export_service import READERS, RUNNERS, newest_runs, order_now, take_download
 from reports.models import ExportKind, MonthSignOff
 from reports.runs import EXPORTERS, available_kinds, parse_period, run_export
-from web import db_session, session_factory
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today, session_factory
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 PAGE = 50
@@ -109,7 +109,7 @@ def run() -> ResponseReturnValue:
         current_app.logger.exception("export failed")
         flash("The export could not be written; it is listed as failed.", "error")
         return redirect(url_for("exports.home"))
-    except (ApprovalError, LedgerError) as error:  # e.g. refused by a pre-flight: listed failed
+    except DomainError as error:  # e.g. refused by a pre-flight: listed failed
         flash(f"The export was refused and is listed as failed: {error.message}", "error")
         return redirect(url_for("exports.home"))
     if done is not None:  # a manual run is never skipped; only a scheduled one can be
@@ -133,7 +133,7 @@ def close() -> ResponseReturnValue:
                 s, a, period, today=local_today(s, a.consortium_id), now=now()
             )
         )
-    except (ApprovalError, LedgerError) as error:
+    except DomainError as error:
         return _page(who, {"close_period": error.message}), status_of(error)
     flash(f"{period.label} is closed: nothing can be dated in it any more.", "success")
     return redirect(url_for("exports.home"))

@@ -23,7 +23,7 @@ from approvals.abn import display_abn
 from approvals.actors import Actor
 from approvals.catalogue import add_supplier as add_supplier_record
 from approvals.catalogue import verify_supplier as verify_supplier_record
-from approvals.errors import ApprovalError, NotFoundError
+from approvals.errors import NotFoundError
 from approvals.funds import receive_grant as receive_grant_funds
 from approvals.funds import receive_gst_refund, return_to_funder
 from approvals.models import (
@@ -43,14 +43,14 @@ from approvals.refunds import record_refund
 from approvals.requests import request_label
 from approvals.states import Action, RequestState
 from approvals.transitions import transition
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balances
 from ledger.values import Balance, Posted
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
 AWAITING = (RequestState.APPROVED.value, RequestState.PART_PAID.value)
@@ -64,7 +64,7 @@ def _finance() -> Actor:
     return who
 
 
-def _failed(error: ApprovalError | LedgerError) -> tuple[dict[str, str], str, int]:
+def _failed(error: DomainError) -> tuple[dict[str, str], str, int]:
     """The messages to show next to the fields (or above the form) and the status to answer."""
     fields = dict(error.fields) or {"form": error.message}
     return fields, error.message, status_of(error)
@@ -188,7 +188,7 @@ def pay(request_id: int) -> ResponseReturnValue:
                     transition(s, w, request_id, Action.PAY, now=now(), payment=payment).state
                 )
             )
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             flash(
@@ -228,7 +228,7 @@ def close(request_id: int) -> ResponseReturnValue:
             as_actor(
                 lambda s, w: transition(s, w, request_id, Action.CLOSE, now=now(), reason=reason)
             )
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             flash(
@@ -335,7 +335,7 @@ def refund(payment_id: int) -> ResponseReturnValue:
                     now=now(),
                 )
             )
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             flash(
@@ -382,7 +382,7 @@ def _ledger_form(
             work, done = read(form)
             form.check()
             posted = as_actor(work)
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             if posted.replayed:
@@ -518,7 +518,7 @@ def add_supplier() -> ResponseReturnValue:
                     ).name
                 )
             )
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             flash(f"Added {added}. A second person must verify its details.", "success")
@@ -545,7 +545,7 @@ def verify_supplier(supplier_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         try:
             name = as_actor(lambda s, w: verify_supplier_record(s, w, supplier_id, now=now()).name)
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             flash(f"Verified {name}'s ABN and bank details.", "success")

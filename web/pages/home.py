@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
+from approvals.requests import request_label
+from approvals.zone import zone_of
 from ledger.money import format_cents
-from web import db_session
-from web.auth import actor
+from web.session import actor, db_session
 
 blueprint = Blueprint("home", __name__)
 
@@ -80,7 +81,7 @@ def _zone() -> ZoneInfo:
         name = "Australia/Sydney"
         if current_user.is_authenticated:
             name = db_session().get_one(Consortium, current_user.consortium_id).timezone
-        g.zone = ZoneInfo(name)
+        g.zone = zone_of(name)
     zone: ZoneInfo = g.zone
     return zone
 
@@ -88,5 +89,6 @@ def _zone() -> ZoneInfo:
 def init_app(app: Flask) -> None:
     app.context_processor(_layout)
     app.add_template_filter(format_cents, "money")
+    app.add_template_filter(request_label, "request_label")
     app.add_template_filter(_local, "local")
     app.add_template_filter(lambda d: d.strftime("%d/%m/%Y") if d else "", "day")

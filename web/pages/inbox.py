@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from approvals.models import Client, Decision, FundRequest, Role
 from approvals.queries import availabilities, awaiting, names
-from web import db_session
-from web.auth import actor, local_today
+from web.session import actor, db_session, local_today
 
 blueprint = Blueprint("inbox", __name__, url_prefix="/approvals")
 APPROVERS = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)

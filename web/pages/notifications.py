@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
 from approvals.models import Notification
-from web import db_session
-from web.auth import actor, as_actor, now
+from web.clock import now
+from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/inbox")
 PAGE = 50

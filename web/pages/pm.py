@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
-from approvals.errors import ApprovalError, NotFoundError
+from approvals.errors import NotFoundError
 from approvals.fiscal import Period, financial_year
 from approvals.funds import allocate as allocate_funds
 from approvals.funds import move_between_envelopes
@@ -39,15 +39,16 @@ from approvals.policy import Quorum, RuleSpec
 from approvals.queries import names_by_label
 from approvals.setup import envelope_account
 from approvals.spend import Spend, net_spend
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.queries import get_balances, totals
 from ledger.values import AccountType, Balance, Posted
-from web import charts, db_session
-from web.auth import actor, as_actor, local_today, now
+from web import charts
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("pm", __name__, url_prefix="/pm")
 POOL = "pool"
@@ -267,7 +268,7 @@ def chart_by_ngo() -> ResponseReturnValue:
     )
 
 
-def _failed(error: ApprovalError | LedgerError) -> tuple[dict[str, str], str, int]:
+def _failed(error: DomainError) -> tuple[dict[str, str], str, int]:
     fields = dict(error.fields) or {"form": error.message}
     return fields, error.message, status_of(error)
 
@@ -300,7 +301,7 @@ def _write_form(
             work, done = read(form, codes)
             form.check()
             posted = as_actor(work)
-        except (ApprovalError, LedgerError) as error:
+        except DomainError as error:
             errors, message, status = _failed(error)
         else:
             if posted.replayed:

@@ -45,11 +45,11 @@ from approvals.queries import availability, client_history, names
 from approvals.requests import can_see
 from approvals.states import Action, RequestState, allowed_actions
 from approvals.transitions import deciders_now, transition
-from ledger.errors import LedgerError
-from web import db_session
-from web.auth import actor, as_actor, now
+from ledger.errors import DomainError
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -213,7 +213,7 @@ def act(request_id: int) -> ResponseReturnValue:
                 ).state
             )
         )
-    except (ApprovalError, LedgerError) as error:
+    except DomainError as error:
         fields = {("amount" if k == "amount_cents" else k): v for k, v in error.fields.items()}
         return _render(request_id, fields, error.message), status_of(error)
     flash(f"Done: the request is now {moved.replace('_', ' ')}.", "success")

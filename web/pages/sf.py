@@ -32,11 +32,11 @@ from approvals.queries import client_availability, client_history, my_requests, 
 from approvals.requests import RequestInput, create_request
 from approvals.states import Action
 from approvals.transitions import transition
-from ledger.errors import LedgerError
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from ledger.errors import DomainError
+from web.clock import now
 from web.errors import status_of
 from web.forms import FormReader
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("sf", __name__, url_prefix="/sf")
 CLIENTS_PAGE = 50
@@ -285,7 +285,7 @@ def new_request(client_id: int) -> ResponseReturnValue:
     except InvalidInputError as error:
         fields = {_FORM_NAMES.get(k, k): v for k, v in error.fields.items()}
         return _request_form(client, fields, request.form, error.message), 422
-    except (ApprovalError, LedgerError) as error:
+    except DomainError as error:
         return _request_form(client, {}, request.form, error.message), status_of(error)
     flash("Submitted for approval." if submit else "Saved as a draft.", "success")
     return redirect(url_for("requests.detail", request_id=request_id))

@@ -4,8 +4,7 @@ revoke one. The services are ``approvals.tokens``; only the secret's hash is eve
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -16,8 +15,9 @@ from approvals import tokens
 from approvals.actors import Actor
 from approvals.errors import InvalidInputError
 from approvals.models import Consortium
-from web import db_session
-from web.auth import actor, as_actor, local_today, now
+from approvals.zone import local_midnight
+from web.clock import now
+from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 DEFAULT_DAYS = 90
@@ -25,7 +25,7 @@ DEFAULT_DAYS = 90
 
 def _end_of(day: date, zone: str) -> datetime:
     """The end of a local day, as the moment the next one starts."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
+    return local_midnight(zone, day + timedelta(days=1))
 
 
 def _page(errors: dict[str, str], form: dict[str, str], secret: str | None = None) -> str:
