@@ -37,6 +37,7 @@ from approvals.models import (
 )
 from approvals.models.people import NEVER_APPROVE
 from approvals.notify import notify
+from approvals.permissions import lead_roles
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RequestFacts, StepSpec, build_chain
 from approvals.requests import (
@@ -62,7 +63,7 @@ S = RequestState
 
 
 def submit(c: Context) -> tuple[int | None, int | None]:
-    require_requester(c, "submit it")
+    require_requester(c, Action.SUBMIT, "submit it")
     request = c.request
     request.round += 1
     request.approved_cents = None  # a reduction belonged to the last round's approvers
@@ -356,7 +357,7 @@ def request_info(c: Context) -> tuple[int | None, int | None]:
 
 
 def respond(c: Context) -> tuple[int | None, int | None]:
-    require_requester(c, "respond")
+    require_requester(c, Action.RESPOND, "respond")
     require_reason(c, "respond")
     step = current_step(c)
     asked = c.session.execute(
@@ -391,15 +392,14 @@ def send_back(c: Context) -> tuple[int | None, int | None]:
 
 
 def withdraw(c: Context) -> tuple[int | None, int | None]:
-    if not c.actor.system:  # the scheduler archives drafts left untouched
-        require_requester(c, "withdraw it")
+    require_requester(c, Action.WITHDRAW, "withdraw it")  # or the scheduler, archiving drafts
     c.request.state = S.WITHDRAWN.value
     close_steps(c)
     return None, None
 
 
 def cancel(c: Context) -> tuple[int | None, int | None]:
-    c.actor.require_lead(Role.PM, Role.FIN, doing="cancel an approved request")
+    c.actor.require_lead(*lead_roles(Action.CANCEL), doing="cancel an approved request")
     require_reason(c, "cancel")
     request = c.request
     if request.reservation_id is not None:

@@ -34,6 +34,7 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
+from approvals.permissions import WHO_MAY, Situation, is_party
 from approvals.states import Action, RequestState
 
 S = RequestState
@@ -207,10 +208,10 @@ class Context:
         return self.now.astimezone(ZoneInfo(self.consortium.timezone)).date()
 
 
-def require_requester(c: Context, doing: str) -> None:
-    if c.actor.user_id != c.request.requester_id and not c.actor.has(
-        Role.TL, c.request.organisation_id
-    ):
+def require_requester(c: Context, action: Action, doing: str) -> None:
+    """The requester's side of ``approvals.permissions.WHO_MAY``: the requester or their TL."""
+    situation = Situation.of(c.request)
+    if not any(is_party(c.actor, party, situation, ()) for party in WHO_MAY[action]):
         raise NotAllowedError(f"Only the requester or their Team Leader may {doing}.")
 
 

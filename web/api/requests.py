@@ -19,6 +19,7 @@ from approvals.clients import get_client, visible_clients
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Client, FundRequest, Need, Role
 from approvals.payments import PaymentInput
+from approvals.permissions import who_may
 from approvals.queries import visible_requests
 from approvals.requests import (
     RequestInput,
@@ -183,7 +184,8 @@ def _part_in(request_id: int, action: Action) -> Callable[[Session, Actor], None
     """Scope (404) and role (403) before the body: see ``approvals.transitions.require_part``."""
 
     def guard(session: Session, who: Actor) -> None:
-        require_part(who, action, find_request(session, who, request_id))
+        found = find_request(session, who, request_id)
+        require_part(who, action, found, deciders_now(session, who, found, now()))
 
     return guard
 
@@ -233,16 +235,22 @@ def _act(
     return dump_request(moved)
 
 
+# Who may take each one is appended from approvals.permissions.WHO_MAY, the service's own table.
 ACTIONS: dict[str, tuple[Action, str]] = {
-    "submit": (Action.SUBMIT, "Submit a draft (or resubmit a returned request)."),
-    "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount."),
-    "reject": (Action.REJECT, "Reject, with a reason."),
-    "request-info": (Action.REQUEST_INFO, "Ask the requester for more information."),
-    "respond": (Action.RESPOND, "Answer a request for information."),
-    "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason."),
-    "withdraw": (Action.WITHDRAW, "Withdraw (the requester or their Team Leader)."),
-    "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds (PM, FIN)."),
+    "submit": (Action.SUBMIT, "Submit a draft, or resubmit a returned request"),
+    "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount"),
+    "reject": (Action.REJECT, "Reject, with a reason"),
+    "request-info": (Action.REQUEST_INFO, "Ask the requester for more information"),
+    "respond": (Action.RESPOND, "Answer a request for information"),
+    "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason"),
+    "withdraw": (Action.WITHDRAW, "Withdraw"),
+    "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds"),
 }
+
+
+def summary_of(action: Action, text: str, *, also: str = "") -> str:
+    """An action's OpenAPI summary: what it does, and who may (from the permissions table)."""
+    return f"{text} ({who_may(action)}{also})."
 
 
 def _action_view(name: str, action: Action) -> Callable[[int], Response]:
@@ -263,7 +271,7 @@ for _name, (_action, _summary) in ACTIONS.items():
         f"/requests/<int:request_id>/{_name}",
         "POST",
         endpoint=f"request_{_name.replace('-', '_')}",
-        summary=_summary,
+        summary=summary_of(_action, _summary),
         tag="requests",
         body=ApproveSchema if _action is Action.APPROVE else DecisionSchema,
         response=RequestSchema,
@@ -275,7 +283,9 @@ for _name, (_action, _summary) in ACTIONS.items():
     "POST",
     endpoint="request_pay",
     tag="requests",
-    summary="Record a payment to the supplier (FIN, FIN_MGR; not who requested or approved).",
+    summary=summary_of(
+        Action.PAY, "Record a payment to the supplier", also="; not who requested or approved"
+    ),
     body=NewPaymentSchema,
     response=RequestSchema,
     status=201,

@@ -39,6 +39,7 @@ from approvals.models import (
     User,
 )
 from approvals.payments import PaymentInput
+from approvals.permissions import FINANCE
 from approvals.refunds import record_refund
 from approvals.requests import request_label
 from approvals.states import Action, RequestState
@@ -55,7 +56,6 @@ from web.forms import FormReader
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
 AWAITING = (RequestState.APPROVED.value, RequestState.PART_PAID.value)
 RECENT_PAYMENTS = 100
-FINANCE = (Role.FIN, Role.FIN_MGR)
 
 
 def _finance() -> Actor:
