@@ -20,10 +20,7 @@ from approvals.gst import GstBasis, charge_to_funds, plausible_gst
 from approvals.locks import locked
 from approvals.models import Consortium, Decision, FundRequest, Supplier
 from approvals.requests import Context, can_see, close_steps, request_label, require_requester
-from approvals.states import Action
-
-EDITABLE = ("draft", "returned")
-IN_FLIGHT = ("pending", "info_requested")
+from approvals.states import EDITABLE, IN_FLIGHT, Action
 
 
 def amend_amount(

@@ -41,7 +41,6 @@ from approvals.permissions import lead_roles
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RequestFacts, StepSpec, build_chain
 from approvals.requests import (
-    COUNTED_STATES,
     Context,
     charge_of,
     close_steps,
@@ -54,7 +53,7 @@ from approvals.requests import (
     steps_of,
 )
 from approvals.setup import envelope_account
-from approvals.states import Action, RequestState
+from approvals.states import CHARGED_STATES, COUNTED_STATES, SET_ASIDE, Action, RequestState
 from ledger.money import format_cents
 from ledger.posting import post_entry
 from ledger.values import JournalEntry, Reserve, VoidPending
@@ -129,7 +128,7 @@ def _flag_possible_duplicate(c: Context) -> None:
             FundRequest.amount_cents == request.amount_cents,
             FundRequest.id != request.id,
             FundRequest.created_at >= since,
-            FundRequest.state.not_in(("draft", "withdrawn", "rejected")),
+            FundRequest.state.not_in(SET_ASIDE),
         )
     ).scalar()
     if twin is not None:
@@ -284,7 +283,7 @@ def _client_total(c: Context, *, category_id: int | None = None) -> int:
     query = select(func.coalesce(func.sum(FundRequest.approved_cents), 0)).where(
         FundRequest.client_id == request.client_id,
         FundRequest.id != request.id,
-        FundRequest.state.in_(("approved", "part_paid", "paid")),
+        FundRequest.state.in_(CHARGED_STATES),
         FundRequest.needed_by.between(year.start, year.end),
     )
     if category_id is not None:

@@ -36,7 +36,7 @@ from approvals.policy import default_rules
 from approvals.refunds import record_refund
 from approvals.requests import RequestInput, create_request
 from approvals.setup import add_partner, create_consortium
-from approvals.states import Action
+from approvals.states import Action, RequestState
 from approvals.timers import mark_carried_over, run_timers
 from approvals.transitions import transition
 from ledger.db import run_in_transaction
@@ -469,8 +469,8 @@ def _approve_all(demo: _Demo, request_id: int, at: datetime) -> bool:
     for _ in range(8):
         with demo.factory() as session:
             request = session.get_one(FundRequest, request_id)
-            if request.state != "pending":
-                return request.state == "approved"
+            if request.state != RequestState.PENDING:
+                return request.state == RequestState.APPROVED
             approvers = (
                 session.execute(
                     select(StepApprover.user_id)
@@ -714,7 +714,7 @@ def _this_week(demo: _Demo, rng: random.Random) -> None:
                 later,
                 reason="Please choose a cheaper option",
             )
-        elif story in ("approved", "part_paid"):
+        elif story in (RequestState.APPROVED, RequestState.PART_PAID):
             _approve_all(demo, request_id, later)
             if story == "part_paid":
                 _pay(demo, request_id, later + timedelta(hours=3), part=True)

@@ -40,7 +40,6 @@ from approvals.states import Action, RequestState
 S = RequestState
 MAX_PURPOSE, MAX_WHY, MAX_REASON = 500, 1000, 1000
 MAX_NEEDED_AHEAD_DAYS = 366
-COUNTED_STATES = ("pending", "info_requested", "approved", "part_paid", "paid")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from approvals.models import (
 )
 from approvals.notify import notify
 from approvals.requests import request_label
-from approvals.states import Action
+from approvals.states import HOLDS_FUNDS, Action, RequestState
 from approvals.transitions import transition
 from ledger.errors import LedgerError
 
@@ -71,7 +71,7 @@ def expire_approvals(
         session.execute(
             select(FundRequest).where(
                 FundRequest.consortium_id == consortium_id,
-                FundRequest.state.in_(("approved", "part_paid")),
+                FundRequest.state.in_(HOLDS_FUNDS),
             )
         )
         .scalars()
@@ -84,7 +84,7 @@ def expire_approvals(
         if not (timed_out or year_ended):
             continue
         reason = "not paid in time" if timed_out else f"{financial_year(approved_on).label} ended"
-        action = Action.EXPIRE if request.state == "approved" else Action.CLOSE
+        action = Action.EXPIRE if request.state == RequestState.APPROVED else Action.CLOSE
         if _try(
             session,
             report,
@@ -106,7 +106,8 @@ def remind_and_escalate(
         .join(FundRequest, FundRequest.id == RequestStep.request_id)
         .where(
             FundRequest.consortium_id == consortium_id,
-            FundRequest.state == "pending",  # the clock is paused while information is requested
+            FundRequest.state
+            == RequestState.PENDING,  # the clock is paused while information is requested
             RequestStep.round == FundRequest.round,
             RequestStep.position == FundRequest.current_step,
             RequestStep.status == "active",
@@ -205,7 +206,7 @@ def archive_drafts(
         session.execute(
             select(FundRequest.id).where(
                 FundRequest.consortium_id == consortium_id,
-                FundRequest.state == "draft",
+                FundRequest.state == RequestState.DRAFT,
                 FundRequest.updated_at < stale,
             )
         )
@@ -242,7 +243,7 @@ def mark_carried_over(
     request = session.get(FundRequest, request_id)
     if request is None or request.consortium_id != actor.consortium_id:
         raise NotFoundError("There is no such request.")
-    if request.state not in ("approved", "part_paid"):
+    if request.state not in HOLDS_FUNDS:
         raise NotAllowedError("Only an approved, unpaid request can be carried over.")
     request.carried_over = True
     session.flush()

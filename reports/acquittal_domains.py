@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from approvals.models import Consortium, Decision, FundRequest, Need, NeedDomain, Payment, Refund
+from approvals.states import RequestState
 from reports.xlsx import Money, SheetWriter
 
 SMALLEST_GROUP = 5
@@ -100,8 +101,8 @@ def _domain_queries(consortium: Consortium, period: Period) -> tuple[tuple[str, 
         requests.add_columns(literal(0))
         .join(Decision, Decision.request_id == FundRequest.id)
         .where(
-            Decision.to_state == "approved",
-            Decision.from_state != "approved",
+            Decision.to_state == RequestState.APPROVED,
+            Decision.from_state != RequestState.APPROVED,
             Decision.at >= start,
             Decision.at < end,
         )

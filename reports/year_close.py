@@ -24,6 +24,7 @@ from approvals.fiscal import Period, financial_year
 from approvals.models import Consortium, Decision, FundRequest, Role
 from approvals.notify import notify
 from approvals.requests import request_label
+from approvals.states import HOLDS_FUNDS
 from approvals.timers import TimerReport, expire_approvals
 from reports.jobs import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
 from reports.models import ExportKind, RunStatus
@@ -115,7 +116,7 @@ def _carried_over(session: Session, consortium_id: int, year: Period) -> list[st
         .where(
             FundRequest.consortium_id == consortium_id,
             FundRequest.carried_over.is_(True),
-            FundRequest.state.in_(("approved", "part_paid")),
+            FundRequest.state.in_(HOLDS_FUNDS),
             FundRequest.approved_at < next_year_starts,
         )
         .order_by(FundRequest.number)

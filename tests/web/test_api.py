@@ -18,7 +18,7 @@ from approvals.actors import load_actor
 from approvals.demo import PASSWORD
 from approvals.fiscal import financial_year
 from approvals.models import Category, Client, FundRequest, Need, Supplier, User
-from approvals.requests import COUNTED_STATES
+from approvals.states import COUNTED_STATES
 from ledger.db import run_in_transaction
 from tests.conftest import CLOCK
 from web import session_factory
