@@ -18,7 +18,8 @@ from approvals.actors import Actor
 from approvals.models import FundRequest, Role
 from approvals.states import TRANSITIONS, Action, RequestState
 
-# Finance at the lead agency: payments, refunds, suppliers' details, bank statements.
+# Finance at the lead agency: payments, refunds, suppliers, grants, bank statements, exports, the
+# month close. Every check of "is this finance" reads this one pair.
 FINANCE = (Role.FIN, Role.FIN_MGR)
 
 

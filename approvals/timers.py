@@ -30,10 +30,10 @@ from approvals.models import (
     FundRequest,
     RequestException,
     RequestStep,
-    Role,
     StepApprover,
 )
 from approvals.notify import notify
+from approvals.permissions import FINANCE
 from approvals.requests import request_label
 from approvals.states import HOLDS_FUNDS, Action, RequestState
 from approvals.transitions import transition
@@ -239,7 +239,7 @@ def mark_carried_over(
     session: Session, actor: Actor, request_id: int, *, now: datetime
 ) -> FundRequest:
     """Finance keeps an approval alive across 30 June."""
-    actor.require_lead(Role.FIN, Role.FIN_MGR, doing="carry approvals over the year end")
+    actor.require_lead(*FINANCE, doing="carry approvals over the year end")
     request = session.get(FundRequest, request_id)
     if request is None or request.consortium_id != actor.consortium_id:
         raise NotFoundError("There is no such request.")

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from approvals import audit
 from approvals.actors import system_actor
 from approvals.fiscal import Period, financial_year
-from approvals.models import Consortium, Decision, FundRequest, Role
+from approvals.models import Consortium, Decision, FundRequest
 from approvals.notify import notify
+from approvals.permissions import FINANCE
 from approvals.requests import request_label
 from approvals.states import HOLDS_FUNDS
 from approvals.timers import TimerReport, expire_approvals
@@ -72,7 +73,7 @@ def _close(
     carried = _carried_over(session, consortium_id, year)
     notify(
         session,
-        people(session, consortium_id, (Role.FIN, Role.FIN_MGR), at),
+        people(session, consortium_id, FINANCE, at),
         kind="year_closed",
         message=_year_message(year, lapsed, carried),
         request_id=None,
