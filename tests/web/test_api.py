@@ -313,6 +313,29 @@ def test_a_request_from_draft_to_paid(app: Flask, api: Callable[[str], Api]) -> 
     assert rid in {r["id"] for r in listed}
 
 
+def test_a_request_says_what_its_caller_may_do_now(app: Flask, api: Callable[[str], Api]) -> None:
+    """The same offer as the request's page (docs/approvals.md#who-may-act), as route names."""
+    sf, tl = api("sf@ngo1.demo"), api("tl@ngo1.demo")
+    fin, finmgr = api("fin@lead.demo"), api("finmgr@lead.demo")
+    draft = sf.post("/requests", draft_body(app, sf)).get_json()
+    rid = draft["id"]
+    assert draft["actions"] == ["submit", "withdraw"]
+    assert tl.get(f"/requests/{rid}").get_json()["actions"] == ["submit", "withdraw"]
+    assert sf.post(f"/requests/{rid}/submit").get_json()["actions"] == ["withdraw"]
+    assert tl.get(f"/requests/{rid}").get_json()["actions"] == [
+        "withdraw",
+        "approve",
+        "request-info",
+        "send-back",
+        "reject",
+    ]
+    assert fin.get(f"/requests/{rid}").get_json()["actions"] == []
+    assert tl.post(f"/requests/{rid}/approve").get_json()["actions"] == []
+    assert fin.get(f"/requests/{rid}").get_json()["actions"] == ["cancel", "payments"]
+    assert finmgr.get(f"/requests/{rid}").get_json()["actions"] == ["payments"]
+    assert "actions" not in sf.get("/requests?limit=1").get_json()["items"][0]
+
+
 def to_cents(text: str) -> int:
     dollars, cents = text.lstrip("-").split(".")
     return (-1 if text.startswith("-") else 1) * (int(dollars) * 100 + int(cents))

@@ -19,7 +19,7 @@ from approvals.clients import get_client, visible_clients
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Client, FundRequest, Need, Role
 from approvals.payments import PaymentInput
-from approvals.permissions import who_may
+from approvals.permissions import Situation, offered, who_may
 from approvals.queries import visible_requests
 from approvals.requests import (
     RequestInput,
@@ -109,9 +109,14 @@ def client_needs(client_id: int) -> Response:
     return read(work, PageArgs)
 
 
-def dump_request(request: FundRequest) -> dict[str, Any]:
+def dump_request(session: Session, who: Actor, request: FundRequest) -> dict[str, Any]:
+    """One request, with the routes of the actions the caller may take on it now: the same
+    offer as the request's page (``approvals.permissions.offered``)."""
     dumped: dict[str, Any] = RequestSchema().dump(request)
     dumped["label"] = request_label(request)
+    deciders = deciders_now(session, who, request, now())
+    offer = offered(who, Situation.of(request), deciders)
+    dumped["actions"] = [ROUTE_OF[action] for action in offer if action in ROUTE_OF]
     return dumped
 
 
@@ -169,7 +174,7 @@ def new_request() -> Response:
             needed_by=data["needed_by"],
         )
         try:
-            return dump_request(create_request(session, who, draft, now=now()))
+            return dump_request(session, who, create_request(session, who, draft, now=now()))
         except InvalidInputError as error:
             raise renamed(error, REQUEST_FIELDS) from error
 
@@ -207,7 +212,7 @@ def find_request(session: Session, who: Actor, request_id: int) -> FundRequest:
 )
 def request_detail(request_id: int) -> Response:
     def work(session: Session, who: Actor, _: dict[str, Any]) -> dict[str, Any]:
-        return dump_request(find_request(session, who, request_id))
+        return dump_request(session, who, find_request(session, who, request_id))
 
     return read(work)
 
@@ -232,7 +237,7 @@ def _act(
         )
     except InvalidInputError as error:
         raise renamed(error, REQUEST_FIELDS) from error
-    return dump_request(moved)
+    return dump_request(session, who, moved)
 
 
 # Who may take each one is appended from approvals.permissions.WHO_MAY, the service's own table.
@@ -245,6 +250,13 @@ ACTIONS: dict[str, tuple[Action, str]] = {
     "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason"),
     "withdraw": (Action.WITHDRAW, "Withdraw"),
     "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds"),
+}
+
+
+# POST /requests/{id}/<route> takes the action; closing a part-paid request is a finance page.
+ROUTE_OF: dict[Action, str] = {action: name for name, (action, _) in ACTIONS.items()} | {
+    Action.RESUBMIT: "submit",
+    Action.PAY: "payments",
 }
 
 
@@ -303,6 +315,6 @@ def pay(request_id: int) -> Response:
             moved = transition(session, who, request_id, Action.PAY, now=now(), payment=payment)
         except InvalidInputError as error:
             raise renamed(error, PAYMENT_FIELDS) from error
-        return dump_request(moved)
+        return dump_request(session, who, moved)
 
     return write(work, NewPaymentSchema, guard=_part_in(request_id, Action.PAY))
