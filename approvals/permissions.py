@@ -62,9 +62,11 @@ LEAD_ROLES: dict[Party, Role] = {
     P.FIN_MGR: Role.FIN_MGR,
     P.CEO: Role.CEO,
 }
-# Whoever may ever be a step's decider without being named on this request: a TL anywhere, or
-# the lead roles a delegation may go to (approvals/delegations.py). Used only by takes_part.
-_DECIDING_LEAD_ROLES = (Role.PM, Role.FIN_MGR, Role.CEO)
+# The roles that decide steps: a delegation goes only to someone holding one
+# (approvals/delegations.py), and they have an approvals inbox. Someone not named on a request's
+# current step takes part in its decisions if they are a TL, or hold one of the others at the
+# lead agency.
+APPROVING = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
 
 _LABELS: dict[Party, str] = {
     P.REQUESTER: "the requester",
@@ -126,7 +128,7 @@ def _may_ever_be(
         return (
             actor.user_id in deciders
             or actor.has(Role.TL)
-            or any(actor.has_lead(role) for role in _DECIDING_LEAD_ROLES)
+            or any(actor.has_lead(role) for role in APPROVING if role is not Role.TL)
         )
     return is_party(actor, party, situation, deciders)
 

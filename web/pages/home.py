@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
-from approvals.permissions import FINANCE
+from approvals.permissions import APPROVING, FINANCE
 from ledger.money import format_cents
 from web import db_session
 from web.auth import actor
@@ -23,7 +23,7 @@ blueprint = Blueprint("home", __name__)
 # (endpoint, label, roles that may open it, whether the role must be held at the lead agency)
 AREAS: list[tuple[str, str, tuple[Role, ...], bool]] = [
     ("sf.home", "My clients", (Role.SF,), False),
-    ("inbox.home", "Approvals", (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO), False),
+    ("inbox.home", "Approvals", APPROVING, False),
     ("pm.home", "Program", (Role.PM,), True),
     ("finance.home", "Finance", FINANCE, True),
     ("admin.home", "Admin", (Role.ADMIN,), True),
