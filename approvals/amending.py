@@ -20,9 +20,7 @@ from approvals.gst import GstBasis, charge_to_funds, plausible_gst
 from approvals.locks import locked
 from approvals.models import Consortium, Decision, FundRequest, Supplier
 from approvals.requests import Context, can_see, close_steps, request_label, require_requester
-
-EDITABLE = ("draft", "returned")
-IN_FLIGHT = ("pending", "info_requested")
+from approvals.states import EDITABLE, IN_FLIGHT, Action
 
 
 def amend_amount(
@@ -39,7 +37,7 @@ def amend_amount(
         raise NotFoundError("There is no such request.")
     consortium = session.get_one(Consortium, request.consortium_id)
     c = Context(session=session, actor=actor, request=request, consortium=consortium, now=now)
-    require_requester(c, "change the amount")
+    require_requester(c, Action.SUBMIT, "change the amount")  # whoever submits it amends it
     if request.state not in EDITABLE + IN_FLIGHT:
         raise InvalidTransitionError(
             f"{request_label(request)} is {request.state}; its amount can no longer change. "

@@ -36,10 +36,10 @@ from approvals.models import (
 )
 from approvals.models.people import NEVER_APPROVE
 from approvals.notify import notify
+from approvals.permissions import lead_roles
 from approvals.policies import published_policy
 from approvals.policy import Quorum, RequestFacts, StepSpec, build_chain
 from approvals.requests import (
-    COUNTED_STATES,
     Context,
     charge_of,
     close_steps,
@@ -52,7 +52,7 @@ from approvals.requests import (
     steps_of,
 )
 from approvals.setup import envelope_account
-from approvals.states import Action, RequestState
+from approvals.states import CHARGED_STATES, COUNTED_STATES, SET_ASIDE, Action, RequestState
 from approvals.zone import local_day, zone_of
 from ledger.money import format_cents
 from ledger.posting import post_entry
@@ -62,7 +62,7 @@ S = RequestState
 
 
 def submit(c: Context) -> tuple[int | None, int | None]:
-    require_requester(c, "submit it")
+    require_requester(c, Action.SUBMIT, "submit it")
     request = c.request
     request.round += 1
     request.approved_cents = None  # a reduction belonged to the last round's approvers
@@ -128,7 +128,7 @@ def _flag_possible_duplicate(c: Context) -> None:
             FundRequest.amount_cents == request.amount_cents,
             FundRequest.id != request.id,
             FundRequest.created_at >= since,
-            FundRequest.state.not_in(("draft", "withdrawn", "rejected")),
+            FundRequest.state.not_in(SET_ASIDE),
         )
     ).scalar()
     if twin is not None:
@@ -283,7 +283,7 @@ def _client_total(c: Context, *, category_id: int | None = None) -> int:
     query = select(func.coalesce(func.sum(FundRequest.approved_cents), 0)).where(
         FundRequest.client_id == request.client_id,
         FundRequest.id != request.id,
-        FundRequest.state.in_(("approved", "part_paid", "paid")),
+        FundRequest.state.in_(CHARGED_STATES),
         FundRequest.needed_by.between(year.start, year.end),
     )
     if category_id is not None:
@@ -356,7 +356,7 @@ def request_info(c: Context) -> tuple[int | None, int | None]:
 
 
 def respond(c: Context) -> tuple[int | None, int | None]:
-    require_requester(c, "respond")
+    require_requester(c, Action.RESPOND, "respond")
     require_reason(c, "respond")
     step = current_step(c)
     asked = c.session.execute(
@@ -391,15 +391,14 @@ def send_back(c: Context) -> tuple[int | None, int | None]:
 
 
 def withdraw(c: Context) -> tuple[int | None, int | None]:
-    if not c.actor.system:  # the scheduler archives drafts left untouched
-        require_requester(c, "withdraw it")
+    require_requester(c, Action.WITHDRAW, "withdraw it")  # or the scheduler, archiving drafts
     c.request.state = S.WITHDRAWN.value
     close_steps(c)
     return None, None
 
 
 def cancel(c: Context) -> tuple[int | None, int | None]:
-    c.actor.require_lead(Role.PM, Role.FIN, doing="cancel an approved request")
+    c.actor.require_lead(*lead_roles(Action.CANCEL), doing="cancel an approved request")
     require_reason(c, "cancel")
     request = c.request
     if request.reservation_id is not None:

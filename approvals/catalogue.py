@@ -13,12 +13,12 @@ from approvals.abn import normalise_abn
 from approvals.actors import Actor
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Category, Role, Supplier
+from approvals.permissions import FINANCE
 
 _CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}", re.ASCII)
 _GL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-.]{0,19}", re.ASCII)
 _BSB = re.compile(r"[0-9]{6}", re.ASCII)
 _ACCOUNT = re.compile(r"[0-9]{5,10}", re.ASCII)
-FINANCE = (Role.FIN, Role.FIN_MGR)
 
 
 def add_category(

@@ -17,8 +17,7 @@ from approvals.actors import Actor, load_actor
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Delegation, Role, User
 from approvals.people import belongs_to
-
-APPROVING = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
+from approvals.permissions import APPROVING
 
 
 def delegate(

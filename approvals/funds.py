@@ -15,6 +15,7 @@ from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Consortium, Organisation, Role
+from approvals.permissions import FINANCE
 from approvals.setup import envelope_account
 from ledger.dates import DATE_WINDOW
 from ledger.posting import post_entry, reverse_transaction
@@ -90,7 +91,7 @@ def receive_grant(
     key: str | None,
     now: datetime,
 ) -> Posted:
-    actor.require_lead(Role.FIN, Role.FIN_MGR, doing="record grant receipts")
+    actor.require_lead(*FINANCE, doing="record grant receipts")
     transfer = Transfer("bank", "pool", amount_cents, TransferKind.GRANT_RECEIPT)
     return _post(session, actor, transfer, on=on, memo=_memo(memo, "grant"), key=key, now=now)
 
@@ -161,7 +162,7 @@ def receive_gst_refund(
     key: str | None,
     now: datetime,
 ) -> Posted:
-    actor.require_lead(Role.FIN, Role.FIN_MGR, doing="record GST refunds")
+    actor.require_lead(*FINANCE, doing="record GST refunds")
     transfer = Transfer("bank", "gst_receivable", amount_cents, TransferKind.REFUND)
     return _post(session, actor, transfer, on=on, memo=_memo(memo, "GST refund"), key=key, now=now)
 

@@ -25,12 +25,12 @@ from approvals.models import (
     Organisation,
     Payment,
     RequestException,
-    Role,
     Supplier,
 )
+from approvals.permissions import lead_roles
 from approvals.requests import Context, request_label, require_reason
 from approvals.setup import envelope_account
-from approvals.states import RequestState
+from approvals.states import Action, RequestState
 from approvals.zone import local_day
 from ledger.models import transfers
 from ledger.money import format_cents
@@ -44,8 +44,6 @@ from ledger.values import (
     TransferKind,
     VoidPending,
 )
-
-FINANCE = (Role.FIN, Role.FIN_MGR)
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ def _validate(c: Context, payment: PaymentInput, supplier: Supplier | None) -> N
 
 
 def pay(c: Context) -> tuple[int | None, int | None]:
-    c.actor.require_lead(*FINANCE, doing="record payments")
+    c.actor.require_lead(*lead_roles(Action.PAY), doing="record payments")
     payment: PaymentInput | None = c.payment
     if payment is None:
         raise InvalidInputError("Give the payment's details.", fields={"payment": "Required."})
@@ -267,7 +265,7 @@ def close(c: Context) -> tuple[int | None, int | None]:
     Finance closes by hand; the scheduler closes a part-paid request whose approval expired.
     """
     if not c.actor.system:
-        c.actor.require_lead(*FINANCE, doing="close part-paid requests")
+        c.actor.require_lead(*lead_roles(Action.CLOSE), doing="close part-paid requests")
     require_reason(c, "close it")
     request = c.request
     post_entry(

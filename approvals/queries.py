@@ -29,10 +29,9 @@ from approvals.models import (
     User,
 )
 from approvals.setup import envelope_account
+from approvals.states import CHARGED_STATES, RequestState
 from ledger.queries import get_balances
 from ledger.values import Balance
-
-CHARGED = ("approved", "part_paid", "paid")
 
 
 def visible_requests(actor: Actor) -> Select[FundRequest]:
@@ -88,7 +87,7 @@ def awaiting(session: Session, actor: Actor, today: date) -> list[FundRequest]:
         select(FundRequest)
         .where(
             FundRequest.consortium_id == actor.consortium_id,
-            FundRequest.state == "pending",
+            FundRequest.state == RequestState.PENDING,
             FundRequest.requester_id != actor.user_id,
             _current_step_decided_by(principals),
         )
@@ -225,7 +224,7 @@ def _charges(session: Session, client_ids: set[int], years: set[Period]) -> list
             FundRequest.approved_cents,
         ).where(
             FundRequest.client_id.in_(client_ids),
-            FundRequest.state.in_(CHARGED),
+            FundRequest.state.in_(CHARGED_STATES),
             or_(*(FundRequest.needed_by.between(year.start, year.end) for year in years)),
         )
     ).all()

@@ -29,12 +29,12 @@ from approvals.audit import decision_digest
 from approvals.models import AuditEvent, Consortium, Decision, FundRequest, Payment, Refund
 from approvals.payments import payment_key
 from approvals.requests import request_label
+from approvals.states import CHARGED_STATES
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.values import Finding
 
 CHECK = "records"
-APPROVED_STATES = ("approved", "part_paid", "paid")
 
 
 def verify_records(session: Session, consortium_id: int) -> list[Finding]:
@@ -187,7 +187,7 @@ def _approvals(session: Session, consortium_id: int, code: str, add: Any) -> Non
     rows = session.execute(
         select(FundRequest.id, FundRequest.number, FundRequest.round, FundRequest.approved_cents)
         .where(FundRequest.consortium_id == consortium_id)
-        .where(FundRequest.state.in_(APPROVED_STATES))
+        .where(FundRequest.state.in_(CHARGED_STATES))
         .order_by(FundRequest.id)
     ).all()
     for request_id, number, round_, approved in rows:

@@ -26,7 +26,7 @@ from approvals.models import (
     Payment,
     Refund,
 )
-from approvals.payments import FINANCE
+from approvals.permissions import FINANCE
 from approvals.requests import request_label
 from approvals.setup import envelope_account
 from ledger.money import format_cents

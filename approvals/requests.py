@@ -33,13 +33,13 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
+from approvals.permissions import WHO_MAY, Situation, is_party
 from approvals.states import Action, RequestState
 from approvals.zone import consortium_today, local_today
 
 S = RequestState
 MAX_PURPOSE, MAX_WHY, MAX_REASON = 500, 1000, 1000
 MAX_NEEDED_AHEAD_DAYS = 366
-COUNTED_STATES = ("pending", "info_requested", "approved", "part_paid", "paid")
 
 
 @dataclass(frozen=True)
@@ -214,10 +214,10 @@ class Context:
         return local_today(self.consortium, self.now)
 
 
-def require_requester(c: Context, doing: str) -> None:
-    if c.actor.user_id != c.request.requester_id and not c.actor.has(
-        Role.TL, c.request.organisation_id
-    ):
+def require_requester(c: Context, action: Action, doing: str) -> None:
+    """The requester's side of ``approvals.permissions.WHO_MAY``: the requester or their TL."""
+    situation = Situation.of(c.request)
+    if not any(is_party(c.actor, party, situation, ()) for party in WHO_MAY[action]):
         raise NotAllowedError(f"Only the requester or their Team Leader may {doing}.")
 
 

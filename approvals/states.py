@@ -63,8 +63,21 @@ TRANSITIONS: dict[tuple[RequestState, Action], frozenset[RequestState]] = {
     (S.PART_PAID, Action.CLOSE): frozenset({S.PAID}),
 }
 
+# The states grouped by meaning. Code outside this module and approvals/models/ names states
+# only through RequestState and these sets (tests/test_state_literals.py checks).
 FINAL_STATES = frozenset({S.PAID, S.REJECTED, S.WITHDRAWN, S.CANCELLED, S.EXPIRED})
+# A ledger reservation is open: the finance queue lists these, timers expire or close them.
 HOLDS_FUNDS = frozenset({S.APPROVED, S.PART_PAID})
+# Approved and not released: what the client's yearly caps and the charged totals add up.
+CHARGED_STATES = (S.APPROVED, S.PART_PAID, S.PAID)
+# Asked for or granted: what counts towards the client's yearly total that policy rules read.
+COUNTED_STATES = (S.PENDING, S.INFO_REQUESTED, *CHARGED_STATES)
+# With the approvers: the amount may still change, a rise restarts the chain.
+IN_FLIGHT = (S.PENDING, S.INFO_REQUESTED)
+# With the requester: they change what they like.
+EDITABLE = (S.DRAFT, S.RETURNED)
+# Never sent on, or set aside: a look-alike request in one of these is no possible duplicate.
+SET_ASIDE = (S.DRAFT, S.WITHDRAWN, S.REJECTED)
 
 
 def allowed_actions(state: RequestState) -> list[Action]:

@@ -29,12 +29,12 @@ from approvals.models import (
     FundRequest,
     RequestException,
     RequestStep,
-    Role,
     StepApprover,
 )
 from approvals.notify import notify
+from approvals.permissions import FINANCE
 from approvals.requests import request_label
-from approvals.states import Action
+from approvals.states import HOLDS_FUNDS, Action, RequestState
 from approvals.transitions import transition
 from approvals.zone import consortium_today, local_day, local_today
 from ledger.errors import DomainError
@@ -70,7 +70,7 @@ def expire_approvals(
         session.execute(
             select(FundRequest).where(
                 FundRequest.consortium_id == consortium_id,
-                FundRequest.state.in_(("approved", "part_paid")),
+                FundRequest.state.in_(HOLDS_FUNDS),
             )
         )
         .scalars()
@@ -83,7 +83,7 @@ def expire_approvals(
         if not (timed_out or year_ended):
             continue
         reason = "not paid in time" if timed_out else f"{financial_year(approved_on).label} ended"
-        action = Action.EXPIRE if request.state == "approved" else Action.CLOSE
+        action = Action.EXPIRE if request.state == RequestState.APPROVED else Action.CLOSE
         if _try(
             session,
             report,
@@ -105,7 +105,8 @@ def remind_and_escalate(
         .join(FundRequest, FundRequest.id == RequestStep.request_id)
         .where(
             FundRequest.consortium_id == consortium_id,
-            FundRequest.state == "pending",  # the clock is paused while information is requested
+            FundRequest.state
+            == RequestState.PENDING,  # the clock is paused while information is requested
             RequestStep.round == FundRequest.round,
             RequestStep.position == FundRequest.current_step,
             RequestStep.status == "active",
@@ -204,7 +205,7 @@ def archive_drafts(
         session.execute(
             select(FundRequest.id).where(
                 FundRequest.consortium_id == consortium_id,
-                FundRequest.state == "draft",
+                FundRequest.state == RequestState.DRAFT,
                 FundRequest.updated_at < stale,
             )
         )
@@ -237,11 +238,11 @@ def mark_carried_over(
     session: Session, actor: Actor, request_id: int, *, now: datetime
 ) -> FundRequest:
     """Finance keeps an approval alive across 30 June."""
-    actor.require_lead(Role.FIN, Role.FIN_MGR, doing="carry approvals over the year end")
+    actor.require_lead(*FINANCE, doing="carry approvals over the year end")
     request = session.get(FundRequest, request_id)
     if request is None or request.consortium_id != actor.consortium_id:
         raise NotFoundError("There is no such request.")
-    if request.state not in ("approved", "part_paid"):
+    if request.state not in HOLDS_FUNDS:
         raise NotAllowedError("Only an approved, unpaid request can be carried over.")
     request.carried_over = True
     session.flush()

@@ -28,10 +28,10 @@ from approvals.models import (
     Consortium,
     Decision,
     FundRequest,
-    Role,
 )
 from approvals.notify import notify
-from approvals.payments import FINANCE, PaymentInput
+from approvals.payments import PaymentInput
+from approvals.permissions import Situation, never_takes
 from approvals.requests import MAX_REASON, Context, can_see, current_approvers, request_label
 from approvals.states import Action, RequestState, targets
 from approvals.zone import consortium_today
@@ -51,9 +51,10 @@ def transition(
 ) -> FundRequest:
     """Move a request by one action; a precise error, and nothing changed, when it may not."""
     request = locked(session, FundRequest, request_id)  # first in docs/concurrency.md's order
-    if request is None or not can_see(actor, request, deciders_now(session, actor, request, now)):
+    deciders = deciders_now(session, actor, request, now) if request is not None else set()
+    if request is None or not can_see(actor, request, deciders):
         raise NotFoundError("There is no such request.")
-    require_part(actor, action, request)
+    require_part(actor, action, request, deciders)
     state = RequestState(request.state)
     possible = targets(state, action)
     handler = _HANDLERS.get(action)
@@ -122,35 +123,16 @@ def transition(
     return request
 
 
-STAFF_ACTIONS = frozenset({Action.SUBMIT, Action.RESUBMIT, Action.RESPOND, Action.WITHDRAW})
-DECISIONS = frozenset({Action.APPROVE, Action.REJECT, Action.REQUEST_INFO, Action.SEND_BACK})
-LEAD_DECIDERS = (Role.PM, Role.FIN_MGR, Role.CEO)
-
-
-def require_part(actor: Actor, action: Action, request: FundRequest) -> None:
+def require_part(actor: Actor, action: Action, request: FundRequest, deciders: set[int]) -> None:
     """Refuse (403) anyone whose roles never take ``action`` on this request, whatever its state.
 
-    The finer checks (which step, SoD, the requester) come later; this one runs first so the
-    answer to an outsider does not depend on the request's state.
+    Who takes part is ``approvals.permissions.WHO_MAY``. The finer checks (which step, SoD, the
+    requester) come later; this one runs first so the answer to an outsider does not depend on
+    the request's state.
     """
-    org = request.organisation_id
-    staff = actor.has(Role.SF, org) or actor.has(Role.TL, org)
-    if action in STAFF_ACTIONS:
-        allowed = staff or (action is Action.WITHDRAW and actor.system)
-    elif action in DECISIONS:
-        allowed = actor.has(Role.TL) or any(actor.has_lead(role) for role in LEAD_DECIDERS)
-    elif action is Action.CANCEL:
-        allowed = actor.has_lead(Role.PM) or actor.has_lead(Role.FIN)
-    elif action is Action.PAY:
-        allowed = any(actor.has_lead(role) for role in FINANCE)
-    elif action is Action.CLOSE:
-        allowed = actor.system or any(actor.has_lead(role) for role in FINANCE)
-    else:  # EXPIRE
-        allowed = actor.system
-        if not allowed:
-            raise NotAllowedError("Approvals expire by themselves; cancel it instead.")
-    if not allowed:
-        raise NotAllowedError(f"Your role does not {action.value.replace('_', ' ')} requests.")
+    never = never_takes(actor, action, Situation.of(request), deciders)
+    if never is not None:
+        raise NotAllowedError(never)
 
 
 def deciders_now(session: Session, actor: Actor, request: FundRequest, now: datetime) -> set[int]:

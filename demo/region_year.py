@@ -16,7 +16,7 @@ from approvals.models import FundRequest, Payment
 from approvals.payments import PaymentInput
 from approvals.refunds import record_refund
 from approvals.requests import create_request, current_approvers
-from approvals.states import Action
+from approvals.states import Action, RequestState
 from approvals.transitions import transition
 from demo.base import CATEGORIES, ZONE, moment
 from demo.region import CATEGORY_WEIGHTS, REQUESTS_PER_CLIENT_YEAR, Region
@@ -91,8 +91,8 @@ def _approve_all(c: Region, session: Session, request_id: int, at: datetime) -> 
     decided: set[int] = set()
     request = session.get_one(FundRequest, request_id)
     for _ in range(8):
-        if request.state != "pending":
-            return request.state == "approved"
+        if request.state != RequestState.PENDING:
+            return request.state == RequestState.APPROVED
         choices = sorted(current_approvers(session, request) - decided - {request.requester_id})
         if not choices or choices[0] not in emails:
             return False

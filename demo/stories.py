@@ -20,7 +20,7 @@ from approvals.models import FundRequest, Payment
 from approvals.payments import PaymentInput
 from approvals.refunds import record_refund
 from approvals.requests import RequestInput, create_request
-from approvals.states import Action
+from approvals.states import Action, RequestState
 from approvals.timers import mark_carried_over
 from approvals.transitions import transition
 from demo.base import CATEGORIES, ZONE, Demo, moment
@@ -116,8 +116,8 @@ def _approve_all(demo: Demo, request_id: int, at: datetime) -> bool:
     for _ in range(8):
         with demo.factory() as session:
             request = session.get_one(FundRequest, request_id)
-            if request.state != "pending":
-                return request.state == "approved"
+            if request.state != RequestState.PENDING:
+                return request.state == RequestState.APPROVED
             approvers = (
                 session.execute(
                     select(StepApprover.user_id)
@@ -361,7 +361,7 @@ def this_week(demo: Demo, rng: random.Random) -> None:
                 later,
                 reason="Please choose a cheaper option",
             )
-        elif story in ("approved", "part_paid"):
+        elif story in (RequestState.APPROVED, RequestState.PART_PAID):
             _approve_all(demo, request_id, later)
             if story == "part_paid":
                 _pay(demo, request_id, later + timedelta(hours=3), part=True)

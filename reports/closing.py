@@ -19,7 +19,8 @@ from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError
 from approvals.fiscal import Period, month
-from approvals.models import Consortium, Payment, Role
+from approvals.models import Consortium, Payment
+from approvals.permissions import FINANCE
 from ledger import close_period
 from ledger.models import books
 from reports.ledger_state import ledger_head
@@ -31,7 +32,7 @@ def sign_off_month(
     session: Session, actor: Actor, period: Period, *, today: date, now: datetime
 ) -> MonthSignOff:
     """Close ``period`` (a month) on the strength of its latest reconciliation run."""
-    actor.require_lead(Role.FIN, Role.FIN_MGR, doing="close a month")
+    actor.require_lead(*FINANCE, doing="close a month")
     consortium = session.get_one(Consortium, actor.consortium_id)
     if period != month(period.start.year, period.start.month):
         raise InvalidInputError("Only a month can be closed.", fields={"period": "Use YYYY-MM."})

@@ -20,11 +20,12 @@ from approvals.actors import Actor
 from approvals.errors import ConflictError, NotFoundError
 from approvals.fiscal import Period
 from approvals.models import Consortium, Role
+from approvals.permissions import FINANCE
 from reports.models import ExportKind, ExportRun, RunStatus
 from reports.runs import EXPORTERS, ExportOrder, sha256_of
 
-RUNNERS = (Role.FIN, Role.FIN_MGR)
-READERS = (Role.FIN, Role.FIN_MGR, Role.AUDITOR)
+RUNNERS = FINANCE
+READERS = (*FINANCE, Role.AUDITOR)
 
 
 @dataclass(frozen=True)

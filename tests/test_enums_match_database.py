@@ -20,8 +20,7 @@ from approvals.models.clients import ClientStatus, NeedDomain, NeedStatus
 from approvals.models.consortium import CapMode, OrgKind
 from approvals.models.people import Role
 from approvals.policy import Quorum
-from approvals.records import APPROVED_STATES
-from approvals.states import RequestState
+from approvals.states import CHARGED_STATES, RequestState
 from ledger.values import AccountType, Phase, TransferKind
 from reports.models import LineStatus, RunStatus
 
@@ -47,7 +46,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "ck_policy_steps_quorum_known": _values(Quorum),
     "ck_request_steps_quorum_known": _values(Quorum),
     "ck_fund_requests_state_known": _values(RequestState),
-    "ck_fund_requests_approved_has_reservation": _values(APPROVED_STATES),
+    "ck_fund_requests_approved_has_reservation": _values(CHARGED_STATES),
     "ck_attachments_kind_known": _values(ATTACHMENT_KINDS),
     "ck_export_runs_status_known": _values(RunStatus),
     "ck_job_runs_status_known": _values(RunStatus),

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
 from approvals.models import Consortium, Decision, FundRequest, Need, NeedDomain, Payment, Refund
+from approvals.states import RequestState
 from approvals.zone import local_day_bounds
 from reports.xlsx import Money, SheetWriter
 
@@ -97,8 +98,8 @@ def _domain_queries(consortium: Consortium, period: Period) -> tuple[tuple[str, 
         requests.add_columns(literal(0))
         .join(Decision, Decision.request_id == FundRequest.id)
         .where(
-            Decision.to_state == "approved",
-            Decision.from_state != "approved",
+            Decision.to_state == RequestState.APPROVED,
+            Decision.from_state != RequestState.APPROVED,
             Decision.at >= start,
             Decision.at < end,
         )

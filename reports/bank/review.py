@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
-from approvals.models import Consortium, Role
+from approvals.models import Consortium
+from approvals.permissions import FINANCE
 from ledger.models import books
 from ledger.money import format_cents
 from reports.bank.match import (
@@ -42,7 +43,6 @@ from reports.bank.match import (
 from reports.bank.targets import Target, TargetKind, matched_column, targets_by_id
 from reports.models import BankLine, BankStatement, LineStatus
 
-FINANCE = (Role.FIN, Role.FIN_MGR)
 REASON_LIMIT = 500
 
 

@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 from approvals import audit
 from approvals.actors import Actor
 from approvals.errors import DuplicateError, NotFoundError
-from approvals.models import Consortium, Role
+from approvals.models import Consortium
+from approvals.permissions import FINANCE
 from approvals.zone import local_day
 from reports.bank.match import auto_match
 from reports.bank.statement_csv import StatementLine, parse_statement
 from reports.models import BankLine, BankStatement, LineStatus
-
-FINANCE = (Role.FIN, Role.FIN_MGR)
 
 
 @dataclass(frozen=True)

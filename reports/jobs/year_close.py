@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from approvals import audit
 from approvals.actors import system_actor
 from approvals.fiscal import Period, financial_year
-from approvals.models import Consortium, Decision, FundRequest, Role
+from approvals.models import Consortium, Decision, FundRequest
 from approvals.notify import notify
+from approvals.permissions import FINANCE
 from approvals.requests import request_label
+from approvals.states import HOLDS_FUNDS
 from approvals.timers import TimerReport, expire_approvals
 from approvals.zone import local_day_bounds
 from reports.jobs.tasks import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
@@ -71,7 +73,7 @@ def _close(
     carried = _carried_over(session, consortium_id, year)
     notify(
         session,
-        people(session, consortium_id, (Role.FIN, Role.FIN_MGR), at),
+        people(session, consortium_id, FINANCE, at),
         kind="year_closed",
         message=_year_message(year, lapsed, carried),
         request_id=None,
@@ -115,7 +117,7 @@ def _carried_over(session: Session, consortium_id: int, year: Period) -> list[st
         .where(
             FundRequest.consortium_id == consortium_id,
             FundRequest.carried_over.is_(True),
-            FundRequest.state.in_(("approved", "part_paid")),
+            FundRequest.state.in_(HOLDS_FUNDS),
             FundRequest.approved_at < next_year_starts,
         )
         .order_by(FundRequest.number)

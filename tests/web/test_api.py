@@ -17,7 +17,7 @@ from approvals import people, tokens
 from approvals.actors import load_actor
 from approvals.fiscal import financial_year
 from approvals.models import Category, Client, FundRequest, Need, Supplier, User
-from approvals.requests import COUNTED_STATES
+from approvals.states import COUNTED_STATES
 from demo.base import PASSWORD
 from ledger.db import run_in_transaction
 from tests.support.clock import CLOCK
@@ -311,6 +311,29 @@ def test_a_request_from_draft_to_paid(app: Flask, api: Callable[[str], Api]) -> 
     assert conflict["error"] == "invalid_transition"
     listed = sf.get("/requests?state=paid&limit=100").get_json()["items"]
     assert rid in {r["id"] for r in listed}
+
+
+def test_a_request_says_what_its_caller_may_do_now(app: Flask, api: Callable[[str], Api]) -> None:
+    """The same offer as the request's page (docs/approvals.md#who-may-act), as route names."""
+    sf, tl = api("sf@ngo1.demo"), api("tl@ngo1.demo")
+    fin, finmgr = api("fin@lead.demo"), api("finmgr@lead.demo")
+    draft = sf.post("/requests", draft_body(app, sf)).get_json()
+    rid = draft["id"]
+    assert draft["actions"] == ["submit", "withdraw"]
+    assert tl.get(f"/requests/{rid}").get_json()["actions"] == ["submit", "withdraw"]
+    assert sf.post(f"/requests/{rid}/submit").get_json()["actions"] == ["withdraw"]
+    assert tl.get(f"/requests/{rid}").get_json()["actions"] == [
+        "withdraw",
+        "approve",
+        "request-info",
+        "send-back",
+        "reject",
+    ]
+    assert fin.get(f"/requests/{rid}").get_json()["actions"] == []
+    assert tl.post(f"/requests/{rid}/approve").get_json()["actions"] == []
+    assert fin.get(f"/requests/{rid}").get_json()["actions"] == ["cancel", "payments"]
+    assert finmgr.get(f"/requests/{rid}").get_json()["actions"] == ["payments"]
+    assert "actions" not in sf.get("/requests?limit=1").get_json()["items"][0]
 
 
 def to_cents(text: str) -> int:

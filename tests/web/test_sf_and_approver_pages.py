@@ -227,6 +227,24 @@ def test_the_sf_cannot_approve_and_sees_no_approve_button(app: Flask, login: Any
         assert session.get_one(FundRequest, request_id).state == "pending"
 
 
+def test_the_tl_is_offered_what_they_may_do_for_their_sf_and_finance_is_sent_to_pay(
+    app: Flask, login: Any
+) -> None:
+    """docs/approvals.md#who-may-act: the buttons are the table's offer, nothing more or less."""
+    sf = login("sf@ngo1.demo")
+    client = _client_of(app, "sf@ngo1.demo")
+    request_id = _new_request(app, sf, client.id, amount="30.00")
+    tl = login("tl@ngo1.demo")
+    page = tl.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert 'value="withdraw"' in page and 'value="approve"' in page
+    assert tl.post(f"/requests/{request_id}/act", {"action": "approve"}).status_code == 302
+    fin = login("fin@lead.demo")
+    page = fin.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert 'value="cancel"' in page and f"/finance/requests/{request_id}/pay" in page
+    page = login("finmgr@lead.demo").get(f"/requests/{request_id}").get_data(as_text=True)
+    assert 'value="cancel"' not in page and f"/finance/requests/{request_id}/pay" in page
+
+
 def test_a_photo_of_the_quote_is_attached_and_only_people_who_see_the_request_read_it(
     app: Flask, login: Any
 ) -> None:

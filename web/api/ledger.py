@@ -19,6 +19,7 @@ from approvals.actors import Actor
 from approvals.clients import LEAD_READERS, client_account, clients_of
 from approvals.errors import NotFoundError
 from approvals.models import Consortium, Organisation, Role
+from approvals.permissions import FINANCE
 from approvals.setup import envelope_account
 from ledger.models import accounts, books
 from ledger.queries import balance_as_of, get_balance, list_entries, trial_balance
@@ -204,9 +205,7 @@ def receive_grant() -> Response:
     return write(
         work,
         GrantSchema,
-        guard=lambda _, who: who.require_lead(
-            Role.FIN, Role.FIN_MGR, doing="record grant receipts"
-        ),
+        guard=lambda _, who: who.require_lead(*FINANCE, doing="record grant receipts"),
     )
 
 

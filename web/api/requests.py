@@ -19,6 +19,7 @@ from approvals.clients import get_client, visible_clients
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Client, FundRequest, Need, Role
 from approvals.payments import PaymentInput
+from approvals.permissions import Situation, offered, who_may
 from approvals.queries import visible_requests
 from approvals.requests import (
     RequestInput,
@@ -108,9 +109,14 @@ def client_needs(client_id: int) -> Response:
     return read(work, PageArgs)
 
 
-def dump_request(request: FundRequest) -> dict[str, Any]:
+def dump_request(session: Session, who: Actor, request: FundRequest) -> dict[str, Any]:
+    """One request, with the routes of the actions the caller may take on it now: the same
+    offer as the request's page (``approvals.permissions.offered``)."""
     dumped: dict[str, Any] = RequestSchema().dump(request)
     dumped["label"] = request_label(request)
+    deciders = deciders_now(session, who, request, now())
+    offer = offered(who, Situation.of(request), deciders)
+    dumped["actions"] = [ROUTE_OF[action] for action in offer if action in ROUTE_OF]
     return dumped
 
 
@@ -168,7 +174,7 @@ def new_request() -> Response:
             needed_by=data["needed_by"],
         )
         try:
-            return dump_request(create_request(session, who, draft, now=now()))
+            return dump_request(session, who, create_request(session, who, draft, now=now()))
         except InvalidInputError as error:
             raise renamed(error, REQUEST_FIELDS) from error
 
@@ -183,7 +189,8 @@ def _part_in(request_id: int, action: Action) -> Callable[[Session, Actor], None
     """Scope (404) and role (403) before the body: see ``approvals.transitions.require_part``."""
 
     def guard(session: Session, who: Actor) -> None:
-        require_part(who, action, find_request(session, who, request_id))
+        found = find_request(session, who, request_id)
+        require_part(who, action, found, deciders_now(session, who, found, now()))
 
     return guard
 
@@ -205,7 +212,7 @@ def find_request(session: Session, who: Actor, request_id: int) -> FundRequest:
 )
 def request_detail(request_id: int) -> Response:
     def work(session: Session, who: Actor, _: dict[str, Any]) -> dict[str, Any]:
-        return dump_request(find_request(session, who, request_id))
+        return dump_request(session, who, find_request(session, who, request_id))
 
     return read(work)
 
@@ -230,19 +237,32 @@ def _act(
         )
     except InvalidInputError as error:
         raise renamed(error, REQUEST_FIELDS) from error
-    return dump_request(moved)
+    return dump_request(session, who, moved)
 
 
+# Who may take each one is appended from approvals.permissions.WHO_MAY, the service's own table.
 ACTIONS: dict[str, tuple[Action, str]] = {
-    "submit": (Action.SUBMIT, "Submit a draft (or resubmit a returned request)."),
-    "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount."),
-    "reject": (Action.REJECT, "Reject, with a reason."),
-    "request-info": (Action.REQUEST_INFO, "Ask the requester for more information."),
-    "respond": (Action.RESPOND, "Answer a request for information."),
-    "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason."),
-    "withdraw": (Action.WITHDRAW, "Withdraw (the requester or their Team Leader)."),
-    "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds (PM, FIN)."),
+    "submit": (Action.SUBMIT, "Submit a draft, or resubmit a returned request"),
+    "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount"),
+    "reject": (Action.REJECT, "Reject, with a reason"),
+    "request-info": (Action.REQUEST_INFO, "Ask the requester for more information"),
+    "respond": (Action.RESPOND, "Answer a request for information"),
+    "send-back": (Action.SEND_BACK, "Send back to the requester, with a reason"),
+    "withdraw": (Action.WITHDRAW, "Withdraw"),
+    "cancel": (Action.CANCEL, "Cancel an approved request, releasing its funds"),
 }
+
+
+# POST /requests/{id}/<route> takes the action; closing a part-paid request is a finance page.
+ROUTE_OF: dict[Action, str] = {action: name for name, (action, _) in ACTIONS.items()} | {
+    Action.RESUBMIT: "submit",
+    Action.PAY: "payments",
+}
+
+
+def summary_of(action: Action, text: str, *, also: str = "") -> str:
+    """An action's OpenAPI summary: what it does, and who may (from the permissions table)."""
+    return f"{text} ({who_may(action)}{also})."
 
 
 def _action_view(name: str, action: Action) -> Callable[[int], Response]:
@@ -263,7 +283,7 @@ for _name, (_action, _summary) in ACTIONS.items():
         f"/requests/<int:request_id>/{_name}",
         "POST",
         endpoint=f"request_{_name.replace('-', '_')}",
-        summary=_summary,
+        summary=summary_of(_action, _summary),
         tag="requests",
         body=ApproveSchema if _action is Action.APPROVE else DecisionSchema,
         response=RequestSchema,
@@ -275,7 +295,9 @@ for _name, (_action, _summary) in ACTIONS.items():
     "POST",
     endpoint="request_pay",
     tag="requests",
-    summary="Record a payment to the supplier (FIN, FIN_MGR; not who requested or approved).",
+    summary=summary_of(
+        Action.PAY, "Record a payment to the supplier", also="; not who requested or approved"
+    ),
     body=NewPaymentSchema,
     response=RequestSchema,
     status=201,
@@ -293,6 +315,6 @@ def pay(request_id: int) -> Response:
             moved = transition(session, who, request_id, Action.PAY, now=now(), payment=payment)
         except InvalidInputError as error:
             raise renamed(error, PAYMENT_FIELDS) from error
-        return dump_request(moved)
+        return dump_request(session, who, moved)
 
     return write(work, NewPaymentSchema, guard=_part_in(request_id, Action.PAY))

@@ -246,6 +246,14 @@ class RequestSchema(Schema):
     expires_at = fields.AwareDateTime(required=True, allow_none=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+    actions = fields.List(
+        fields.String(),
+        metadata={
+            "description": "On one request's own answers: what you may do to it now, as the "
+            "routes that do it (POST /requests/{id}/<action>). The service still checks each.",
+            "example": ["approve", "request-info", "send-back", "reject"],
+        },
+    )
 
 
 class RequestListArgs(PageArgs):

@@ -14,6 +14,7 @@ from flask_login import login_required
 from approvals.actors import Actor
 from approvals.errors import ApprovalError, NotFoundError
 from approvals.models import Role
+from approvals.permissions import FINANCE
 from approvals.queries import names_by_label
 from reports.bank.match import AUTO, MATCH_WINDOW_DAYS, REVIEW_WINDOW_DAYS
 from reports.bank.review import (
@@ -34,8 +35,8 @@ from web.forms import FormReader
 from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("bank", __name__, url_prefix="/bank")
-RESOLVERS = (Role.FIN, Role.FIN_MGR)
-READERS = (Role.FIN, Role.FIN_MGR, Role.AUDITOR)
+RESOLVERS = FINANCE
+READERS = (*FINANCE, Role.AUDITOR)
 OPEN_SHOWN = 100
 RECENT_SHOWN = 50
 STATEMENTS_SHOWN = 20

@@ -39,9 +39,10 @@ from approvals.models import (
     User,
 )
 from approvals.payments import PaymentInput
+from approvals.permissions import FINANCE
 from approvals.refunds import record_refund
 from approvals.requests import request_label
-from approvals.states import Action, RequestState
+from approvals.states import HOLDS_FUNDS, TRANSITIONS, Action, RequestState
 from approvals.transitions import transition
 from ledger.errors import DomainError
 from ledger.money import format_cents
@@ -53,9 +54,7 @@ from web.forms import FormReader
 from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
-AWAITING = (RequestState.APPROVED.value, RequestState.PART_PAID.value)
 RECENT_PAYMENTS = 100
-FINANCE = (Role.FIN, Role.FIN_MGR)
 
 
 def _finance() -> Actor:
@@ -103,6 +102,14 @@ class Awaiting:
     def remaining(self) -> int:
         return max(self.approved - self.paid, 0)
 
+    @property
+    def payable(self) -> bool:
+        return (RequestState(self.request.state), Action.PAY) in TRANSITIONS
+
+    @property
+    def closable(self) -> bool:
+        return (RequestState(self.request.state), Action.CLOSE) in TRANSITIONS
+
 
 def _details(
     session: Session, who: Actor, *states: str, request_id: int | None = None
@@ -140,7 +147,7 @@ def home() -> ResponseReturnValue:
     session = db_session()
     return render_template(
         "finance/home.html",
-        awaiting=_details(session, who, *AWAITING),
+        awaiting=_details(session, who, *HOLDS_FUNDS),
         balances=_balances(session, who),
         today=local_today(session, who.consortium_id),
         may_return=who.has_lead(Role.FIN_MGR),
@@ -202,7 +209,7 @@ def pay(request_id: int) -> ResponseReturnValue:
         item=item,
         payments=_payments_of(session, item.request.id),
         consortium=session.get_one(Consortium, who.consortium_id),
-        payable=item.request.state in AWAITING,
+        payable=item.payable,
         errors=errors,
         message=message,
         values=values,
@@ -239,7 +246,7 @@ def close(request_id: int) -> ResponseReturnValue:
     return render_template(
         "finance/close.html",
         item=item,
-        closable=item.request.state == RequestState.PART_PAID.value,
+        closable=item.closable,
         errors=errors,
         message=message,
         values=values,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from approvals.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.models import Consortium, Notification, Role
+from approvals.permissions import APPROVING, FINANCE
 from approvals.requests import request_label
 from approvals.zone import zone_of
 from ledger.money import format_cents
@@ -23,13 +24,13 @@ blueprint = Blueprint("home", __name__)
 # (endpoint, label, roles that may open it, whether the role must be held at the lead agency)
 AREAS: list[tuple[str, str, tuple[Role, ...], bool]] = [
     ("sf.home", "My clients", (Role.SF,), False),
-    ("inbox.home", "Approvals", (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO), False),
+    ("inbox.home", "Approvals", APPROVING, False),
     ("pm.home", "Program", (Role.PM,), True),
-    ("finance.home", "Finance", (Role.FIN, Role.FIN_MGR), True),
+    ("finance.home", "Finance", FINANCE, True),
     ("admin.home", "Admin", (Role.ADMIN,), True),
     ("auditor.home", "Audit", (Role.AUDITOR, Role.FIN_MGR), True),
     # Last: a person's first area is their home, and the auditor's is the audit.
-    ("bank.home", "Bank", (Role.FIN, Role.FIN_MGR, Role.AUDITOR), True),
+    ("bank.home", "Bank", (*FINANCE, Role.AUDITOR), True),
 ]
 
 

@@ -41,9 +41,10 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
+from approvals.permissions import Situation, offered
 from approvals.queries import availability, client_history, names
 from approvals.requests import can_see
-from approvals.states import Action, RequestState, allowed_actions
+from approvals.states import Action
 from approvals.transitions import deciders_now, transition
 from ledger.errors import DomainError
 from web.clock import now
@@ -53,8 +54,7 @@ from web.session import actor, as_actor, db_session
 
 blueprint = Blueprint("requests", __name__, url_prefix="/requests")
 
-REQUESTER_ACTIONS = (Action.SUBMIT, Action.RESUBMIT, Action.RESPOND, Action.WITHDRAW)
-APPROVER_ACTIONS = (Action.APPROVE, Action.REQUEST_INFO, Action.SEND_BACK, Action.REJECT)
+DECISIONS = (Action.APPROVE, Action.REQUEST_INFO, Action.SEND_BACK, Action.REJECT)
 NEEDS_REASON = {
     Action.REQUEST_INFO,
     Action.RESPOND,
@@ -72,6 +72,11 @@ LABELS = {
     Action.SEND_BACK: "Send back for changes",
     Action.REJECT: "Reject",
     Action.CANCEL: "Cancel the approval",
+}
+# Offered actions whose form lives on another page: (endpoint, link text).
+ELSEWHERE = {
+    Action.PAY: ("finance.pay", "Record a payment"),
+    Action.CLOSE: ("finance.close", "Close it: nothing more to pay"),
 }
 
 
@@ -91,17 +96,8 @@ def _visible(request_id: int) -> tuple[FundRequest, set[int]]:
 
 
 def offered_actions(who: Actor, found: FundRequest, deciders: set[int]) -> list[Action]:
-    """The buttons worth showing this viewer; the service still checks every one."""
-    state = RequestState(found.state)
-    possible = set(allowed_actions(state))
-    offered: list[Action] = []
-    if found.requester_id == who.user_id:
-        offered += [a for a in REQUESTER_ACTIONS if a in possible]
-    if who.user_id != found.requester_id and who.user_id in deciders:
-        offered += [a for a in APPROVER_ACTIONS if a in possible]
-    if Action.CANCEL in possible and (who.has_lead(Role.PM) or who.has_lead(Role.FIN)):
-        offered.append(Action.CANCEL)
-    return offered
+    """The table's offer (``approvals.permissions.offered``); the service still checks each."""
+    return offered(who, Situation.of(found), deciders)
 
 
 def _render(
@@ -137,8 +133,8 @@ def _render(
         | {d.on_behalf_of_id for d in decisions if d.on_behalf_of_id}
         | {u for users in step_people.values() for u in users},
     )
-    offered = offered_actions(who, found, deciders)
-    deciding = bool(set(offered) & set(APPROVER_ACTIONS))
+    actions = offered_actions(who, found, deciders)
+    deciding = bool(set(actions) & set(DECISIONS))
     return render_template(
         "requests/detail.html",
         r=found,
@@ -150,7 +146,12 @@ def _render(
         step_people=step_people,
         decisions=decisions,
         people=people,
-        offered=offered,
+        offered=[a for a in actions if a in LABELS],
+        links=[
+            (url_for(ELSEWHERE[a][0], request_id=found.id), ELSEWHERE[a][1])
+            for a in actions
+            if a in ELSEWHERE
+        ],
         labels=LABELS,
         needs_reason=NEEDS_REASON,
         panel=availability(session, found) if deciding else None,
