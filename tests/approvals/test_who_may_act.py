@@ -24,7 +24,7 @@ from approvals.requests import can_see
 from approvals.states import TRANSITIONS, Action, RequestState
 from approvals.transitions import deciders_now, transition
 from ledger.errors import LedgerError
-from tests.approvals.conftest import A, Desk, as_
+from tests.support.world import A, Desk, as_
 from tests.approvals.test_transition_matrix import ACTING, REACH
 from web.pages.requests import offered_actions
 
