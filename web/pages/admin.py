@@ -37,10 +37,11 @@ from approvals.models import (
 )
 from approvals.people import belongs_to, create_user, grant_role, set_user_active
 from approvals.policies import publish, rules_of, save_draft
-from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules, default_rules, parse_approver
+from approvals.policy import RuleSpec, check_rules, default_rules
+from approvals.policy_text import rules_from_document, rules_to_text
+from approvals.policy_words import describe
 from approvals.setup import add_partner, envelope_account
-from ledger.errors import InvalidAmountError, LedgerError, UnknownAccountError
-from ledger.money import cents_to_decimal_text, format_cents, parse_cents
+from ledger.errors import LedgerError, UnknownAccountError
 from ledger.queries import get_balance
 from reports.job_status import job_status
 from web import db_session
@@ -483,195 +484,10 @@ def category_active(category_id: int) -> ResponseReturnValue:
 
 # --- approval policy ------------------------------------------------------------------------
 
-RULE_KEYS = {
-    "name",
-    "fallback",
-    "organisations",
-    "categories",
-    "above",
-    "up_to",
-    "client_year_above",
-    "supplier_unverified",
-    "steps",
-}
-STEP_KEYS = {"approvers", "quorum", "n", "sla_days", "escalate_to"}
-MAX_RULES = 100
-MAX_SLA = 60
 
-
-def rules_to_json(rules: list[RuleSpec]) -> str:
-    """The editor's text for a list of rules; :func:`parse_rules` reads it back unchanged."""
-    out: list[dict[str, Any]] = []
-    for rule in rules:
-        item: dict[str, Any] = {"name": rule.name}
-        if rule.is_fallback:
-            item["fallback"] = True
-        if rule.organisation_codes is not None:
-            item["organisations"] = sorted(rule.organisation_codes)
-        if rule.category_codes is not None:
-            item["categories"] = sorted(rule.category_codes)
-        for key, cents in (
-            ("above", rule.above_cents),
-            ("up_to", rule.up_to_cents),
-            ("client_year_above", rule.client_fy_total_above_cents),
-        ):
-            if cents is not None:
-                item[key] = cents_to_decimal_text(cents)
-        if rule.supplier_unverified:
-            item["supplier_unverified"] = True
-        item["steps"] = []
-        for step in rule.steps:
-            spec: dict[str, Any] = {"approvers": list(step.approvers), "quorum": step.quorum.value}
-            if step.quorum_n is not None:
-                spec["n"] = step.quorum_n
-            spec["sla_days"] = step.sla_business_days
-            if step.escalate_to:
-                spec["escalate_to"] = step.escalate_to
-            item["steps"].append(spec)
-        out.append(item)
-    return json.dumps(out, indent=2)
-
-
-class _Reader:
-    """Reads one JSON rule list into specs, collecting every problem with where it is."""
-
-    def __init__(self, organisations: set[str], categories: set[str], users: set[int]) -> None:
-        self.organisations, self.categories, self.users = organisations, categories, users
-        self.problems: list[str] = []
-
-    def problem(self, where: str, text: str) -> None:
-        self.problems.append(f"{where}: {text}")
-
-    def cents(self, where: str, key: str, value: Any) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            self.problem(where, f'"{key}" is an amount in dollars such as "500.00".')
-            return None
-        try:
-            return parse_cents(str(value), field=f'"{key}"')
-        except (InvalidAmountError, ValueError) as error:
-            self.problem(where, str(error))
-            return None
-
-    def codes(self, where: str, key: str, value: Any, known: set[str]) -> frozenset[str] | None:
-        if value is None:
-            return None
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            self.problem(where, f'"{key}" is a non-empty list of codes, or leave it out for any.')
-            return None
-        unknown = sorted(set(value) - known)
-        if unknown:
-            self.problem(where, f'"{key}" names unknown codes: {", ".join(unknown)}.')
-        return frozenset(value)
-
-    def flag(self, where: str, key: str, value: Any) -> bool:
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.problem(where, f'"{key}" is true or false.')
-            return False
-        return value
-
-    def approver(self, where: str, spec: Any) -> str:
-        if not isinstance(spec, str):
-            self.problem(where, "an approver is text such as PM@lead.")
-            return ""
-        try:
-            _role, _scope, user_id = parse_approver(spec)
-        except InvalidInputError as error:
-            self.problem(where, error.message)
-            return spec
-        if user_id is not None and user_id not in self.users:
-            self.problem(where, f"{spec} is not a user of this consortium.")
-        return spec
-
-    def step(self, where: str, item: Any) -> StepSpec | None:
-        if not isinstance(item, dict):
-            self.problem(where, "a step is an object with approvers.")
-            return None
-        for key in sorted(set(item) - STEP_KEYS):
-            self.problem(where, f'unknown key "{key}" (use {", ".join(sorted(STEP_KEYS))}).')
-        approvers = item.get("approvers")
-        if not isinstance(approvers, list) or not approvers:
-            self.problem(where, '"approvers" is a non-empty list such as ["PM@lead"].')
-            approvers = []
-        specs = tuple(self.approver(where, spec) for spec in approvers)
-        quorum_text = item.get("quorum", "any")
-        if quorum_text not in {q.value for q in Quorum}:
-            self.problem(where, '"quorum" is "any", "all" or "n_of_m".')
-            quorum_text = "any"
-        quorum = Quorum(quorum_text)
-        n = item.get("n")
-        if quorum is Quorum.N_OF_M:
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                self.problem(where, '"n_of_m" needs "n", a whole number of at least 1.')
-                n = 1
-        elif n is not None:
-            self.problem(where, '"n" is only for the "n_of_m" quorum.')
-            n = None
-        sla = item.get("sla_days", 2)
-        if isinstance(sla, bool) or not isinstance(sla, int) or not 1 <= sla <= MAX_SLA:
-            self.problem(where, f'"sla_days" is a whole number of business days, 1-{MAX_SLA}.')
-            sla = 2
-        escalate = item.get("escalate_to")
-        if escalate is not None:
-            escalate = self.approver(where, escalate) or None
-        return StepSpec(specs, quorum, n, sla, escalate)
-
-    def rule(self, index: int, item: Any) -> RuleSpec | None:
-        where = f"Rule {index}"
-        if not isinstance(item, dict):
-            self.problem(where, 'a rule is an object such as {"name": …, "steps": […]}.')
-            return None
-        name = item.get("name")
-        if not isinstance(name, str) or not 0 < len(name.strip()) <= 120:
-            self.problem(where, '"name" is text of 1-120 characters.')
-            name = ""
-        else:
-            where = f"Rule {index} ({name.strip()})"
-        for key in sorted(set(item) - RULE_KEYS):
-            self.problem(where, f'unknown key "{key}" (use {", ".join(sorted(RULE_KEYS))}).')
-        steps = item.get("steps")
-        if not isinstance(steps, list) or not steps:
-            self.problem(where, '"steps" is a non-empty list of steps.')
-            steps = []
-        read = [self.step(f"{where}, step {n}", s) for n, s in enumerate(steps, start=1)]
-        rule = RuleSpec(
-            name=name.strip(),
-            steps=tuple(step for step in read if step is not None),
-            is_fallback=self.flag(where, "fallback", item.get("fallback")),
-            organisation_codes=self.codes(
-                where, "organisations", item.get("organisations"), self.organisations
-            ),
-            category_codes=self.codes(where, "categories", item.get("categories"), self.categories),
-            above_cents=self.cents(where, "above", item.get("above")),
-            up_to_cents=self.cents(where, "up_to", item.get("up_to")),
-            client_fy_total_above_cents=self.cents(
-                where, "client_year_above", item.get("client_year_above")
-            ),
-            supplier_unverified=self.flag(
-                where, "supplier_unverified", item.get("supplier_unverified")
-            ),
-        )
-        conditions = (
-            rule.organisation_codes,
-            rule.category_codes,
-            rule.above_cents,
-            rule.up_to_cents,
-            rule.client_fy_total_above_cents,
-        )
-        if rule.is_fallback and (
-            any(c is not None for c in conditions) or rule.supplier_unverified
-        ):
-            self.problem(where, "a fallback rule always applies, so it has no conditions.")
-        return rule
-
-
-def parse_rules(
-    text: str, *, organisations: set[str], categories: set[str], users: set[int]
-) -> list[RuleSpec]:
-    """The editor's JSON as rules, or one error listing every problem with where it is."""
+def parse_rules(text: str, known: dict[str, Any]) -> list[RuleSpec]:
+    """The editor's text decoded here, at the edge (nesting bounded, refused text refused), then
+    read into rules by the domain (docs/approvals.md#policy)."""
     try:
         data = parse_json(text)
     except TooDeepError as error:
@@ -685,68 +501,7 @@ def parse_rules(
         ) from error
     if refused_path(data) is not None:
         raise InvalidInputError("The rules were not saved.", fields={"rules": REFUSED_TEXT})
-    if not isinstance(data, list) or not data:
-        raise InvalidInputError(
-            "The rules were not saved.",
-            fields={"rules": "A list of rules: [ {…}, {…} ], with at least a fallback rule."},
-        )
-    if len(data) > MAX_RULES:
-        raise InvalidInputError(
-            "The rules were not saved.", fields={"rules": f"At most {MAX_RULES} rules."}
-        )
-    reader = _Reader(organisations, categories, users)
-    rules = [rule for n, item in enumerate(data, start=1) if (rule := reader.rule(n, item))]
-    problems = reader.problems or check_rules(rules)
-    if problems:
-        more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
-        raise InvalidInputError(
-            "The rules were not saved: " + problems[0],
-            fields={"rules": " · ".join(problems[:8]) + more},
-        )
-    return rules
-
-
-def describe(rules: list[RuleSpec], names: Mapping[int, str]) -> list[dict[str, Any]]:
-    """Each rule's conditions and steps in words, for people who do not read JSON."""
-
-    def who(spec: str) -> str:
-        try:
-            _role, _scope, user_id = parse_approver(spec)
-        except InvalidInputError:
-            return spec
-        return names.get(user_id, spec) if user_id is not None else spec
-
-    out = []
-    for rule in rules:
-        when = []
-        if rule.is_fallback:
-            when.append("always (fallback)")
-        if rule.organisation_codes is not None:
-            when.append("organisation is " + " or ".join(sorted(rule.organisation_codes)))
-        if rule.category_codes is not None:
-            when.append("category is " + " or ".join(sorted(rule.category_codes)))
-        if rule.above_cents is not None:
-            when.append(f"amount above {format_cents(rule.above_cents)}")
-        if rule.up_to_cents is not None:
-            when.append(f"amount at most {format_cents(rule.up_to_cents)}")
-        if rule.client_fy_total_above_cents is not None:
-            total = format_cents(rule.client_fy_total_above_cents)
-            when.append(f"client's financial-year total above {total}")
-        if rule.supplier_unverified:
-            when.append("supplier not yet verified")
-        steps = []
-        for step in rule.steps:
-            people = ", ".join(who(spec) for spec in step.approvers)
-            if step.quorum is Quorum.ALL:
-                quorum = f"all of {people}"
-            elif step.quorum is Quorum.N_OF_M:
-                quorum = f"{step.quorum_n} of {people}"
-            else:
-                quorum = f"any one of {people}" if len(step.approvers) > 1 else people
-            escalate = who(step.escalate_to) if step.escalate_to else None
-            steps.append({"quorum": quorum, "sla": step.sla_business_days, "escalate_to": escalate})
-        out.append({"name": rule.name, "when": when, "steps": steps})
-    return out
+    return rules_from_document(data, **known)
 
 
 def _published(session: Session, consortium_id: int) -> ApprovalPolicy | None:
@@ -783,12 +538,12 @@ def policies() -> ResponseReturnValue:
     session = db_session()
     start = request.args.get("from", "")
     if start == "default":
-        text = rules_to_json(default_rules())
+        text = rules_to_text(default_rules())
     elif start.isdigit() and len(start) < 19:
-        text = rules_to_json(rules_of(session, _policy_in_scope(session, who, int(start)).id))
+        text = rules_to_text(rules_of(session, _policy_in_scope(session, who, int(start)).id))
     else:
         live = _published(session, who.consortium_id)
-        text = rules_to_json(rules_of(session, live.id) if live else default_rules())
+        text = rules_to_text(rules_of(session, live.id) if live else default_rules())
     return _policies_page(who, text)
 
 
@@ -827,7 +582,7 @@ def save_policy() -> ResponseReturnValue:
     known = _known(db_session(), who.consortium_id)
 
     def work(session: Session, w: Actor) -> tuple[int, int, str]:
-        rules = parse_rules(text, **known)
+        rules = parse_rules(text, known)
         at = now()
         policy = save_draft(session, w, rules, now=at)
         if then == "publish":
@@ -861,7 +616,7 @@ def _policy_page(who: Actor, policy_id: int, failure: Failure | None = None) -> 
         "admin/policy.html",
         policy=found,
         rules=describe(rules, names),
-        text=rules_to_json(rules),
+        text=rules_to_text(rules),
         problems=check_rules(rules) if found.status == "draft" else [],
         names=names,
         errors=errors,

@@ -35,7 +35,7 @@ from approvals.models import (
     User,
 )
 from approvals.policies import published_policy
-from approvals.policy import Quorum, RuleSpec
+from approvals.policy_words import describe
 from approvals.queries import names_by_label
 from approvals.setup import envelope_account
 from approvals.spend import Spend, net_spend
@@ -386,39 +386,6 @@ def move() -> ResponseReturnValue:
     return _write_form("pm/move.html", read)
 
 
-QUORUMS = {Quorum.ANY: "any one of", Quorum.ALL: "all of", Quorum.N_OF_M: "{n} of"}
-SCOPES = {"requesting_org": "of the requesting NGO", "lead": "at the lead agency"}
-
-
-def describe_approver(spec: str, people: dict[int, str]) -> str:
-    """``PM@lead`` → "PM at the lead agency"; ``user:7`` → that person's name."""
-    if spec.startswith("user:") and spec[5:].isdigit():
-        return people.get(int(spec[5:]), f"user {spec[5:]} (no longer known)")
-    role, _, scope = spec.partition("@")
-    return f"{role} {SCOPES.get(scope, scope)}".strip()
-
-
-def describe_conditions(rule: RuleSpec) -> list[str]:
-    if rule.is_fallback:
-        return ["Every request (fallback rule)"]
-    found: list[str] = []
-    if rule.organisation_codes is not None:
-        found.append("NGO is " + " or ".join(sorted(rule.organisation_codes)))
-    if rule.category_codes is not None:
-        found.append("Category is " + " or ".join(sorted(rule.category_codes)))
-    if rule.above_cents is not None:
-        found.append(f"Amount above {format_cents(rule.above_cents)}")
-    if rule.up_to_cents is not None:
-        found.append(f"Amount at most {format_cents(rule.up_to_cents)}")
-    if rule.client_fy_total_above_cents is not None:
-        found.append(
-            "Client's financial-year total above " + format_cents(rule.client_fy_total_above_cents)
-        )
-    if rule.supplier_unverified:
-        found.append("Supplier not yet verified")
-    return found or ["Every request"]
-
-
 @blueprint.get("/policy")
 @login_required
 def policy() -> ResponseReturnValue:
@@ -427,7 +394,9 @@ def policy() -> ResponseReturnValue:
     try:
         found, rules = published_policy(session, who.consortium_id)
     except NotFoundError as error:
-        return render_template("pm/policy.html", policy=None, message=error.message, rules=[])
+        return render_template(
+            "pm/policy.html", policy=None, message=error.message, rules=[], categories=[]
+        )
     ids = {
         int(spec[5:])
         for rule in rules
@@ -444,23 +413,8 @@ def policy() -> ResponseReturnValue:
             select(Category.code, Category.name).where(Category.consortium_id == who.consortium_id)
         ).all()
     )
-    shown = [
-        {
-            "name": rule.name,
-            "conditions": describe_conditions(rule),
-            "categories": [category_names.get(c, c) for c in sorted(rule.category_codes or ())],
-            "steps": [
-                {
-                    "approvers": [describe_approver(a, people) for a in step.approvers],
-                    "quorum": QUORUMS[step.quorum].format(n=step.quorum_n),
-                    "sla": step.sla_business_days,
-                    "escalate_to": describe_approver(step.escalate_to, people)
-                    if step.escalate_to
-                    else None,
-                }
-                for step in rule.steps
-            ],
-        }
+    categories = [
+        [category_names.get(code, code) for code in sorted(rule.category_codes or ())]
         for rule in rules
     ]
     versions = session.execute(
@@ -472,7 +426,8 @@ def policy() -> ResponseReturnValue:
         "pm/policy.html",
         policy=found,
         published_by=published_by.display_name if published_by else None,
-        rules=shown,
+        rules=describe(rules, people),
+        categories=categories,
         versions=versions,
         message=None,
     )
