@@ -8,9 +8,9 @@ with the message next to its field and nothing written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -22,7 +22,7 @@ from approvals.abn import display_abn
 from approvals.actors import Actor
 from approvals.catalogue import add_category, set_category_active
 from approvals.delegations import delegate, revoke
-from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
+from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import (
     ApprovalPolicy,
     AuditEvent,
@@ -41,18 +41,16 @@ from approvals.policy import RuleSpec, check_rules, default_rules
 from approvals.policy_text import rules_from_document, rules_to_text
 from approvals.policy_words import describe
 from approvals.setup import add_partner, envelope_account
-from ledger.errors import LedgerError, UnknownAccountError
+from ledger.errors import UnknownAccountError
 from ledger.queries import get_balance
 from reports.job_status import job_status
 from web import db_session
-from web.auth import actor, as_actor, local_today, now
-from web.errors import status_of
+from web.auth import actor, local_today, now
 from web.forms import FormReader
 from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path
+from web.refusals import Refusal, attempt, render_form
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-T = TypeVar("T")
-Failure = tuple[dict[str, str], str, int]
 ROLES = [role.value for role in Role]
 
 
@@ -60,19 +58,6 @@ def _admin() -> Actor:
     who = actor()
     who.require_lead(Role.ADMIN, doing="use the admin pages")
     return who
-
-
-def _attempt(form: FormReader, work: Callable[[Session, Actor], T]) -> T | Failure:
-    """Check the form, then run ``work``; a refusal comes back as (fields, message, status)."""
-    try:
-        form.check()
-        return as_actor(work)
-    except (ApprovalError, LedgerError) as error:
-        return dict(error.fields) or {"form": error.message}, error.message, status_of(error)
-
-
-def _failed(result: object) -> bool:
-    return isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], dict)
 
 
 def _today(session: Session, who: Actor) -> date:
@@ -127,7 +112,7 @@ def organisations() -> ResponseReturnValue:
 
 
 def _organisations_page(
-    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+    who: Actor, refused: Refusal | None = None, values: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
     session = db_session()
     book = session.get_one(Consortium, who.consortium_id).code
@@ -141,14 +126,12 @@ def _organisations_page(
                 envelope = None
         abn = display_abn(organisation.abn) if organisation.abn else ""
         rows.append((organisation, abn, envelope))
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/organisations.html",
+        refused,
         rows=rows,
-        errors=errors,
-        message=message,
         values=values or {},
-    ), status
+    )
 
 
 @blueprint.post("/organisations")
@@ -159,12 +142,11 @@ def add_organisation() -> ResponseReturnValue:
     code = form.text("code", limit=20).upper()
     name = form.text("name", limit=200)
     abn = form.optional_text("abn", limit=20)
-    result = _attempt(
-        form,
-        lambda s, w: add_partner(s, w, code=code, name=name, abn=abn, now=now()).code,
+    result = attempt(
+        lambda s, w: add_partner(s, w, code=code, name=name, abn=abn, now=now()).code, form
     )
-    if _failed(result):
-        return _organisations_page(who, result, request.form)  # type: ignore[arg-type]
+    if isinstance(result, Refusal):
+        return _organisations_page(who, result, request.form)
     flash(f"Partner {result} added, with its funding envelope org:{result}.", "success")
     return redirect(url_for("admin.organisations"))
 
@@ -240,25 +222,23 @@ def users() -> ResponseReturnValue:
 
 
 def _users_page(
-    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+    who: Actor, refused: Refusal | None = None, values: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
     session = db_session()
     today = _today(session, who)
     people = _users(session, who.consortium_id)
     memberships = _memberships(session, who.consortium_id, [user.id for user in people])
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/users.html",
+        refused,
         people=people,
         memberships=memberships,
         today=today,
         is_current=_current,
         role_options=[(role, role) for role in ROLES],
         organisation_options=_organisation_options(session, who.consortium_id),
-        errors=errors,
-        message=message,
         values=values or {"valid_from": today.isoformat()},
-    ), status
+    )
 
 
 @blueprint.post("/users")
@@ -294,9 +274,9 @@ def add_user() -> ResponseReturnValue:
             )
         return user.id
 
-    result = _attempt(form, work)
-    if _failed(result):
-        return _users_page(who, result, request.form)  # type: ignore[arg-type]
+    result = attempt(work, form)
+    if isinstance(result, Refusal):
+        return _users_page(who, result, request.form)
     flash(f"{display_name} can now sign in as {email.strip().lower()}.", "success")
     return redirect(url_for("admin.user", user_id=result))
 
@@ -317,7 +297,7 @@ def user(user_id: int) -> ResponseReturnValue:
 def _user_page(
     who: Actor,
     user_id: int,
-    failure: Failure | None = None,
+    refused: Refusal | None = None,
     values: Mapping[str, str] | None = None,
 ) -> ResponseReturnValue:
     session = db_session()
@@ -333,9 +313,9 @@ def _user_page(
         .order_by(Delegation.starts_on.desc(), Delegation.id.desc())
         .limit(50)
     ).scalars()
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/user.html",
+        refused,
         person=person,
         memberships=_memberships(session, who.consortium_id, [user_id])[user_id],
         today=today,
@@ -345,10 +325,8 @@ def _user_page(
         role_options=[(role, role) for role in ROLES],
         organisation_options=_organisation_options(session, who.consortium_id),
         is_me=user_id == who.user_id,
-        errors=errors,
-        message=message,
         values=values or {"valid_from": today.isoformat()},
-    ), status
+    )
 
 
 @blueprint.post("/users/<int:user_id>/roles")
@@ -375,9 +353,9 @@ def add_role(user_id: int) -> ResponseReturnValue:
         )
         return session.get_one(Organisation, membership.organisation_id).code
 
-    result = _attempt(form, work)
-    if _failed(result):
-        return _user_page(who, user_id, result, request.form)  # type: ignore[arg-type]
+    result = attempt(work, form)
+    if isinstance(result, Refusal):
+        return _user_page(who, user_id, result, request.form)
     flash(f"Role {role} granted in {result} from {valid_from:%d/%m/%Y}.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
@@ -389,12 +367,11 @@ def user_active(user_id: int) -> ResponseReturnValue:
     _user_in_scope(db_session(), who, user_id)
     form = FormReader(request.form)
     active = form.choice("active", ["0", "1"]) == "1"
-    result = _attempt(
-        form,
-        lambda s, w: set_user_active(s, w, user_id, active, now=now()).display_name,
+    result = attempt(
+        lambda s, w: set_user_active(s, w, user_id, active, now=now()).display_name, form
     )
-    if _failed(result):
-        return _user_page(who, user_id, result)  # type: ignore[arg-type]
+    if isinstance(result, Refusal):
+        return _user_page(who, user_id, result)
     if active:
         flash(f"{result} is active again and can sign in.", "success")
     else:
@@ -416,7 +393,7 @@ def categories() -> ResponseReturnValue:
 
 
 def _categories_page(
-    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+    who: Actor, refused: Refusal | None = None, values: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
     rows = (
         db_session()
@@ -427,14 +404,12 @@ def _categories_page(
         )
         .scalars()
     )
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/categories.html",
+        refused,
         categories=list(rows),
-        errors=errors,
-        message=message,
         values=values or {"tax_code": "GST on Expenses"},
-    ), status
+    )
 
 
 @blueprint.post("/categories")
@@ -446,16 +421,16 @@ def new_category() -> ResponseReturnValue:
     name = form.text("name", limit=120)
     gl_code = form.text("gl_code", limit=20)
     tax_code = form.text("tax_code", limit=40)
-    result = _attempt(
-        form,
+    result = attempt(
         lambda s, w: (
             add_category(
                 s, w, code=code, name=name, gl_code=gl_code, tax_code=tax_code, now=now()
             ).code
         ),
+        form,
     )
-    if _failed(result):
-        return _categories_page(who, result, request.form)  # type: ignore[arg-type]
+    if isinstance(result, Refusal):
+        return _categories_page(who, result, request.form)
     flash(f"Category {result} added (GL {gl_code}).", "success")
     return redirect(url_for("admin.categories"))
 
@@ -474,9 +449,9 @@ def category_active(category_id: int) -> ResponseReturnValue:
         set_category_active(session, w, category_id, active, now=now())
         return session.get_one(Category, category_id).code
 
-    result = _attempt(form, work)
-    if _failed(result):
-        return _categories_page(who, result)  # type: ignore[arg-type]
+    result = attempt(work, form)
+    if isinstance(result, Refusal):
+        return _categories_page(who, result)
     state = "back in use" if active else "retired: no new requests can use it"
     flash(f"Category {result} is {state}.", "success")
     return redirect(url_for("admin.categories"))
@@ -547,7 +522,7 @@ def policies() -> ResponseReturnValue:
     return _policies_page(who, text)
 
 
-def _policies_page(who: Actor, text: str, failure: Failure | None = None) -> ResponseReturnValue:
+def _policies_page(who: Actor, text: str, refused: Refusal | None = None) -> ResponseReturnValue:
     session = db_session()
     live = _published(session, who.consortium_id)
     names = _names(session, who.consortium_id)
@@ -559,17 +534,15 @@ def _policies_page(who: Actor, text: str, failure: Failure | None = None) -> Res
         .order_by(ApprovalPolicy.version.desc())
         .limit(50)
     ).all()
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/policies.html",
+        refused,
         live=live,
         rules=describe(rules_of(session, live.id), names) if live else [],
         versions=versions,
         text=text,
         known=_known(session, who.consortium_id),
-        errors=errors,
-        message=message,
-    ), status
+    )
 
 
 @blueprint.post("/policy")
@@ -589,10 +562,10 @@ def save_policy() -> ResponseReturnValue:
             policy = publish(session, w, policy.id, now=at)
         return policy.id, policy.version, policy.status
 
-    result = _attempt(form, work)
-    if _failed(result):
-        return _policies_page(who, text, result)  # type: ignore[arg-type]
-    policy_id, version, status = result  # type: ignore[misc]
+    result = attempt(work, form)
+    if isinstance(result, Refusal):
+        return _policies_page(who, text, result)
+    policy_id, version, status = result
     if status == "published":
         flash(f"Policy version {version} is published: new requests follow it.", "success")
     else:
@@ -606,22 +579,20 @@ def policy(policy_id: int) -> ResponseReturnValue:
     return _policy_page(_admin(), policy_id)
 
 
-def _policy_page(who: Actor, policy_id: int, failure: Failure | None = None) -> ResponseReturnValue:
+def _policy_page(who: Actor, policy_id: int, refused: Refusal | None = None) -> ResponseReturnValue:
     session = db_session()
     found = _policy_in_scope(session, who, policy_id)
     rules = rules_of(session, found.id)
     names = _names(session, who.consortium_id)
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/policy.html",
+        refused,
         policy=found,
         rules=describe(rules, names),
         text=rules_to_text(rules),
         problems=check_rules(rules) if found.status == "draft" else [],
         names=names,
-        errors=errors,
-        message=message,
-    ), status
+    )
 
 
 @blueprint.post("/policy/<int:policy_id>/publish")
@@ -629,11 +600,9 @@ def _policy_page(who: Actor, policy_id: int, failure: Failure | None = None) -> 
 def publish_policy(policy_id: int) -> ResponseReturnValue:
     who = _admin()
     _policy_in_scope(db_session(), who, policy_id)
-    result = _attempt(
-        FormReader(request.form), lambda s, w: publish(s, w, policy_id, now=now()).version
-    )
-    if _failed(result):
-        return _policy_page(who, policy_id, result)  # type: ignore[arg-type]
+    result = attempt(lambda s, w: publish(s, w, policy_id, now=now()).version)
+    if isinstance(result, Refusal):
+        return _policy_page(who, policy_id, result)
     flash(f"Policy version {result} is published: new requests follow it.", "success")
     return redirect(url_for("admin.policy", policy_id=policy_id))
 
@@ -658,7 +627,7 @@ def delegations() -> ResponseReturnValue:
 
 
 def _delegations_page(
-    who: Actor, failure: Failure | None = None, values: Mapping[str, str] | None = None
+    who: Actor, refused: Refusal | None = None, values: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
     session = db_session()
     today = _today(session, who)
@@ -669,9 +638,9 @@ def _delegations_page(
     rows = session.execute(
         query.order_by(Delegation.starts_on.desc(), Delegation.id.desc()).limit(200)
     ).scalars()
-    errors, message, status = failure or ({}, None, 200)
-    return render_template(
+    return render_form(
         "admin/delegations.html",
+        refused,
         delegations=[(d, _delegation_state(d, today)) for d in rows],
         names=_names(session, who.consortium_id),
         people_options=[
@@ -679,10 +648,8 @@ def _delegations_page(
             for u in _users(session, who.consortium_id, active_only=True)
         ],
         show_all=show_all,
-        errors=errors,
-        message=message,
         values=values or {"starts_on": today.isoformat()},
-    ), status
+    )
 
 
 @blueprint.post("/delegations")
@@ -710,9 +677,9 @@ def add_delegation() -> ResponseReturnValue:
             now=now(),
         ).id
 
-    result = _attempt(form, work)
-    if _failed(result):
-        return _delegations_page(who, result, request.form)  # type: ignore[arg-type]
+    result = attempt(work, form)
+    if isinstance(result, Refusal):
+        return _delegations_page(who, result, request.form)
     flash("Delegation arranged: decisions will record who acted on whose behalf.", "success")
     return redirect(url_for("admin.delegations"))
 
@@ -727,8 +694,8 @@ def revoke_delegation(delegation_id: int) -> ResponseReturnValue:
     if found.revoked_at is not None:  # revoking again would overwrite when it was revoked
         flash("That delegation was already revoked.", "info")
         return redirect(url_for("admin.delegations", all=1))
-    result = _attempt(FormReader(request.form), lambda s, w: revoke(s, w, delegation_id, now=now()))
-    if _failed(result):
-        return _delegations_page(who, result)  # type: ignore[arg-type]
+    result = attempt(lambda s, w: revoke(s, w, delegation_id, now=now()))
+    if isinstance(result, Refusal):
+        return _delegations_page(who, result)
     flash("Delegation revoked.", "success")
     return redirect(url_for("admin.delegations"))

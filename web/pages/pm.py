@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
-from approvals.errors import ApprovalError, NotFoundError
+from approvals.errors import NotFoundError
 from approvals.fiscal import Period, financial_year
 from approvals.funds import allocate as allocate_funds
 from approvals.funds import move_between_envelopes
@@ -39,15 +39,14 @@ from approvals.policy_words import describe
 from approvals.queries import names_by_label
 from approvals.setup import envelope_account
 from approvals.spend import Spend, net_spend
-from ledger.errors import LedgerError
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.queries import get_balances, totals
 from ledger.values import AccountType, Balance, Posted
 from web import charts, db_session
-from web.auth import actor, as_actor, local_today, now
-from web.errors import status_of
+from web.auth import actor, local_today, now
 from web.forms import FormReader
+from web.refusals import Refusal, attempt, render_form
 
 blueprint = Blueprint("pm", __name__, url_prefix="/pm")
 POOL = "pool"
@@ -267,11 +266,6 @@ def chart_by_ngo() -> ResponseReturnValue:
     )
 
 
-def _failed(error: ApprovalError | LedgerError) -> tuple[dict[str, str], str, int]:
-    fields = dict(error.fields) or {"form": error.message}
-    return fields, error.message, status_of(error)
-
-
 Work = Callable[[Session, Actor], Posted]
 
 
@@ -286,9 +280,7 @@ def _write_form(
     who = _pm()
     session = db_session()
     codes = [org.code for org in _partners(session, who) if org.active]
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values: dict[str, str] = {
         "on": local_today(session, who.consortium_id).isoformat(),
         "key": secrets.token_urlsafe(18),
@@ -296,12 +288,10 @@ def _write_form(
     if request.method == "POST":
         values = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
         form = FormReader(request.form)
-        try:
-            work, done = read(form, codes)
-            form.check()
-            posted = as_actor(work)
-        except (ApprovalError, LedgerError) as error:
-            errors, message, status = _failed(error)
+        work, done = read(form, codes)
+        posted = attempt(work, form)
+        if isinstance(posted, Refusal):
+            refused = posted
         else:
             if posted.replayed:
                 flash("That was already recorded; nothing was posted twice.", "info")
@@ -310,15 +300,14 @@ def _write_form(
             return redirect(url_for("pm.home"))
     pool, found = envelopes(session, who)
     shown = [e for e in found if e.code in codes]
-    return render_template(
+    return render_form(
         template,
-        errors=errors,
-        message=message,
+        refused,
         values=values,
         pool=pool,
         envelopes=shown,
         options=[(e.code, f"{e.code} – {e.name}") for e in shown],
-    ), status
+    )
 
 
 def _key(form: FormReader) -> str | None:
