@@ -10,13 +10,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.models import (
-    Category,
-    Consortium,
-    Delegation,
-    Organisation,
-    User,
-)
+from approvals.models import Category, Consortium, Delegation, Organisation, User
 from reports.job_status import job_status
 from web import db_session
 from web.pages.admin import blueprint
