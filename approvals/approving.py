@@ -147,21 +147,31 @@ def _flag_possible_duplicate(c: Context) -> None:
 def _activate(c: Context, position: int, just_decided: frozenset[int] = frozenset()) -> None:
     step = next(s for s in steps_of(c) if s.position == position)
     barred = deciders(c, None) | just_decided  # SoD 2 counts the approval being made now
-    people, via = eligible(c.session, c.request, step.approvers, step.escalate_to, barred, c.today)
+    needed = StepSpec(tuple(step.approvers), Quorum(step.quorum), step.quorum_n).fewest_people()
+    people, via = eligible(
+        c.session, c.request, step.approvers, step.escalate_to, barred, c.today, needed
+    )
     step.status, step.activated_at = "active", c.now
     step.due_on = add_business_days(c.today, step.sla_business_days, c.consortium.state)
     c.request.current_step = position
     for user_id in sorted(people):
         c.session.add(StepApprover(step_id=step.id, user_id=user_id, via=via))
-    if via == "escalation" or not people:
+    if via == "escalation" or len(people) < needed:
+        # A dead end (nobody left, or fewer than the quorum) is recorded for staff to see.
+        who = ", ".join(step.approvers)
+        short = (
+            f"nobody in {who} may decide it"
+            if needed == 1
+            else (f"fewer than {needed} people in {who} may decide it")
+        )
         c.session.add(
             RequestException(
                 request_id=c.request.id,
-                kind="escalated" if people else "no_eligible_approver",
+                kind="escalated" if len(people) >= needed else "no_eligible_approver",
                 recorded_by_id=None,
                 at=c.now,
-                detail=f"Step {position}: nobody in {', '.join(step.approvers)} may decide it"
-                + (f"; sent to {step.escalate_to}." if people else "."),
+                detail=f"Step {position}: {short}"
+                + (f"; sent to {step.escalate_to}." if via == "escalation" and people else "."),
             )
         )
     c.session.flush()

@@ -3,8 +3,9 @@
 Resolution happens when a step activates (docs/approvals.md#policy), against memberships valid that
 day. Segregation of duties (docs/approvals.md#segregation-of-duties): the requester never approves
 their own request, and one person decides at most one step of a request; ADMIN and AUDITOR are never
-approvers, even if they also hold an approver's role. Where that leaves nobody, the step's
-escalation target is resolved instead.
+approvers, even if they also hold an approver's role. Where that leaves fewer people than the
+step's quorum needs (nobody, or fewer than N of an N-of-M step), the step's escalation target joins
+whoever is left.
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ def lead_organisation_id(session: Session, consortium_id: int) -> int:
 
 def resolve(session: Session, specs: list[str], request: FundRequest, on: date) -> set[int]:
     """Everyone named by ``specs`` for this request on this day, before any exclusion."""
+    return _named(session, specs, request.consortium_id, request.organisation_id, on)
+
+
+def _named(
+    session: Session, specs: list[str], consortium_id: int, requesting_org: int | None, on: date
+) -> set[int]:
     people: set[int] = set()
-    lead = lead_organisation_id(session, request.consortium_id)
+    lead = lead_organisation_id(session, consortium_id)
     for spec in specs:
         role, scope, user_id = parse_approver(spec)
         if user_id is not None:
@@ -55,10 +62,22 @@ def resolve(session: Session, specs: list[str], request: FundRequest, on: date) 
             if user is not None and user.active:
                 people.add(user_id)
         elif role is not None:
-            people |= _holders(
-                session, role, request.organisation_id if scope == "requesting_org" else lead, on
-            )
+            organisation_id = requesting_org if scope == "requesting_org" else lead
+            if organisation_id is not None:
+                people |= _holders(session, role, organisation_id, on)
     return people
+
+
+def known_approvers(
+    session: Session, consortium_id: int, specs: tuple[str, ...], on: date
+) -> set[int] | None:
+    """Who could decide a step named by ``specs`` on ``on``, whatever the request (ADMIN and
+    AUDITOR left out, as at activation); None when a spec names the requesting NGO's people,
+    who are known only once a request reaches the step."""
+    if any(parse_approver(spec)[1] == "requesting_org" for spec in specs):
+        return None
+    people = _named(session, list(specs), consortium_id, None, on)
+    return people - never_approvers(session, consortium_id, on)
 
 
 def excluded(request: FundRequest, deciders_of_other_steps: set[int]) -> set[int]:
@@ -66,13 +85,13 @@ def excluded(request: FundRequest, deciders_of_other_steps: set[int]) -> set[int
     return {request.requester_id} | deciders_of_other_steps
 
 
-def never_approvers(session: Session, request: FundRequest, on: date) -> set[int]:
+def never_approvers(session: Session, consortium_id: int, on: date) -> set[int]:
     """SoD 4: ADMIN and AUDITOR of the consortium that day, whatever other role they hold."""
     rows = session.execute(
         select(Membership.user_id)
         .join(Organisation, Organisation.id == Membership.organisation_id)
         .where(
-            Organisation.consortium_id == request.consortium_id,
+            Organisation.consortium_id == consortium_id,
             Membership.role.in_([role.value for role in NEVER_APPROVE]),
             Membership.valid_from <= on,
             or_(Membership.valid_to.is_(None), Membership.valid_to >= on),
@@ -88,13 +107,20 @@ def eligible(
     escalate_to: str | None,
     deciders_of_other_steps: set[int],
     on: date,
+    needed: int = 1,
 ) -> tuple[set[int], str]:
-    """The step's approvers and how they were found (``"policy"`` or ``"escalation"``)."""
-    barred = excluded(request, deciders_of_other_steps) | never_approvers(session, request, on)
+    """The step's approvers and how they were found (``"policy"`` or ``"escalation"``).
+
+    ``needed`` is the fewest people who can complete the step (its quorum). When SoD leaves
+    fewer, the escalation target joins those left: with nobody left, it replaces them.
+    """
+    barred = excluded(request, deciders_of_other_steps) | never_approvers(
+        session, request.consortium_id, on
+    )
     people = resolve(session, specs, request, on) - barred
-    if people or escalate_to is None:
+    if len(people) >= needed or escalate_to is None:
         return people, "policy"
-    return resolve(session, [escalate_to], request, on) - barred, "escalation"
+    return people | (resolve(session, [escalate_to], request, on) - barred), "escalation"
 
 
 def delegators_for(session: Session, delegate_id: int, consortium_id: int, on: date) -> set[int]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.actors import Actor
+from approvals.chain import known_approvers
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from approvals.models import ApprovalPolicy, PolicyRule, PolicyStep, Role
 from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules
+from approvals.requests import actor_today
 
 
 def save_draft(
@@ -48,8 +50,8 @@ def save_draft(
             if rule.organisation_codes is not None
             else None,
             category_codes=sorted(rule.category_codes) if rule.category_codes is not None else None,
-            min_cents=rule.above_cents,
-            max_cents=rule.up_to_cents,
+            above_cents=rule.above_cents,
+            up_to_cents=rule.up_to_cents,
             client_fy_total_above_cents=rule.client_fy_total_above_cents,
             supplier_unverified=rule.supplier_unverified,
         )
@@ -80,7 +82,10 @@ def publish(session: Session, actor: Actor, policy_id: int, *, now: datetime) ->
         raise InvalidTransitionError(
             f"Policy version {policy.version} is {policy.status}, not a draft."
         )
-    problems = check_rules(rules_of(session, policy.id))
+    rules = rules_of(session, policy.id)
+    problems = check_rules(rules) or unmet_quorums(
+        session, actor.consortium_id, rules, actor_today(session, actor, now)
+    )
     if problems:
         raise InvalidInputError(" ".join(problems), fields={"rules": problems[0]})
     session.execute(
@@ -105,6 +110,30 @@ def publish(session: Session, actor: Actor, policy_id: int, *, now: datetime) ->
         version=policy.version,
     )
     return policy
+
+
+def unmet_quorums(
+    session: Session, consortium_id: int, rules: Sequence[RuleSpec], on: date
+) -> list[str]:
+    """Steps whose quorum the people who could approve today cannot meet, each named.
+
+    Only steps whose approvers are known before any request (``ROLE@lead``, ``user:ID``) are
+    counted here; one naming the requesting NGO's people is checked when a request reaches it,
+    where a shortfall escalates (approvals/approving.py, docs/approvals.md#policy).
+    """
+    problems: list[str] = []
+    for rule in rules:
+        for position, step in enumerate(rule.steps, start=1):
+            needed = step.fewest_people()
+            if needed == 1:
+                continue
+            people = known_approvers(session, consortium_id, step.approvers, on)
+            if people is not None and len(people) < needed:
+                problems.append(
+                    f"Rule {rule.name!r}, step {position}: it needs {needed} approvals but only "
+                    f"{len(people)} of the people in {', '.join(step.approvers)} can approve."
+                )
+    return problems
 
 
 def rules_of(session: Session, policy_id: int) -> list[RuleSpec]:
@@ -136,8 +165,8 @@ def rules_of(session: Session, policy_id: int) -> list[RuleSpec]:
                 category_codes=frozenset(rule.category_codes)
                 if rule.category_codes is not None
                 else None,
-                above_cents=rule.min_cents,
-                up_to_cents=rule.max_cents,
+                above_cents=rule.above_cents,
+                up_to_cents=rule.up_to_cents,
                 client_fy_total_above_cents=rule.client_fy_total_above_cents,
                 supplier_unverified=rule.supplier_unverified,
             )

@@ -36,6 +36,10 @@ class StepSpec:
     sla_business_days: int = 2
     escalate_to: str | None = None
 
+    def fewest_people(self) -> int:
+        """The fewest people who can complete the step: N of an N-of-M quorum, else one."""
+        return (self.quorum_n or 1) if self.quorum is Quorum.N_OF_M else 1
+
     def needed(self, eligible: int) -> int:
         """How many approvals complete the step when ``eligible`` people may decide it."""
         if self.quorum is Quorum.ANY:
@@ -52,8 +56,8 @@ class RuleSpec:
     is_fallback: bool = False
     organisation_codes: frozenset[str] | None = None
     category_codes: frozenset[str] | None = None
-    above_cents: int | None = None  # amount strictly above
-    up_to_cents: int | None = None  # amount at most
+    above_cents: int | None = None  # amount more than this (the band's open end)
+    up_to_cents: int | None = None  # amount at most this (its closed end)
     client_fy_total_above_cents: int | None = None
     supplier_unverified: bool = False
 
@@ -122,6 +126,9 @@ def check_rules(rules: Iterable[RuleSpec]) -> list[str]:
     for rule in rules:
         if not rule.steps:
             problems.append(f"Rule {rule.name!r} has no steps.")
+        # The same band the database's CHECKs hold (approvals/models/policy.py).
+        if any(c is not None and c < 0 for c in (rule.above_cents, rule.up_to_cents)):
+            problems.append(f"Rule {rule.name!r}: an amount band is never negative.")
         if (
             rule.above_cents is not None
             and rule.up_to_cents is not None

@@ -24,6 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ledger.db import Base, BigId, UTCDateTime
 
 QUORUM_SQL = "quorum IN ('any','all','n_of_m')"
+# The amount band, as check_rules() has it (docs/approvals.md#policy): more than above_cents and
+# at most up_to_cents, neither negative, and a band that holds at least one amount.
+BAND_ORDERED_SQL = "above_cents IS NULL OR up_to_cents IS NULL OR above_cents < up_to_cents"
+BAND_NOT_NEGATIVE_SQL = (
+    "(above_cents IS NULL OR above_cents >= 0) AND (up_to_cents IS NULL OR up_to_cents >= 0)"
+)
 
 
 class ApprovalPolicy(Base):
@@ -57,9 +63,8 @@ class PolicyRule(Base):
     __tablename__ = "policy_rules"
     __table_args__ = (
         UniqueConstraint("policy_id", "position"),
-        CheckConstraint(
-            "min_cents IS NULL OR max_cents IS NULL OR min_cents <= max_cents", name="band_ordered"
-        ),
+        CheckConstraint(BAND_ORDERED_SQL, name="band_ordered"),
+        CheckConstraint(BAND_NOT_NEGATIVE_SQL, name="band_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -69,8 +74,8 @@ class PolicyRule(Base):
     is_fallback: Mapped[bool] = mapped_column(Boolean, server_default=false())
     organisation_codes: Mapped[list[Any] | None] = mapped_column(JSON)
     category_codes: Mapped[list[Any] | None] = mapped_column(JSON)
-    min_cents: Mapped[int | None] = mapped_column(BigInteger)  # amount above this
-    max_cents: Mapped[int | None] = mapped_column(BigInteger)  # amount at most this
+    above_cents: Mapped[int | None] = mapped_column(BigInteger)  # amount more than this
+    up_to_cents: Mapped[int | None] = mapped_column(BigInteger)  # amount at most this
     client_fy_total_above_cents: Mapped[int | None] = mapped_column(BigInteger)
     supplier_unverified: Mapped[bool] = mapped_column(Boolean, server_default=false())
 

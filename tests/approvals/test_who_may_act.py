@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from approvals.actors import Actor, system_actor
 from approvals.delegations import delegate
-from approvals.errors import ApprovalError
 from approvals.models import FundRequest, Role
 from approvals.permissions import WHO_MAY, Party, Situation, lead_roles, never_takes, offered
 from approvals.policies import publish, save_draft
@@ -23,9 +22,9 @@ from approvals.policy import RuleSpec, StepSpec
 from approvals.requests import can_see
 from approvals.states import TRANSITIONS, Action, RequestState
 from approvals.transitions import deciders_now, transition
-from ledger.errors import LedgerError
-from tests.support.world import A, Desk, as_
+from ledger.errors import DomainError
 from tests.approvals.test_transition_matrix import ACTING, REACH
+from tests.support.world import A, Desk, as_
 from web.pages.requests import offered_actions
 
 PEOPLE = ("sf1", "sf1b", "tl1", "tl2", "sf2", "pm", "fin", "finmgr", "ceo", "auditor", "admin")
@@ -47,7 +46,7 @@ def _accepts(desk: Desk, who: str, request_id: int, action: Action) -> bool:
             actor = _actor(desk, session, who)
             transition(session, actor, request_id, action, now=desk.world.now, **extra)  # type: ignore[arg-type]
             return True
-        except (ApprovalError, LedgerError):
+        except DomainError:
             return False
         finally:
             session.rollback()

@@ -49,8 +49,8 @@ from ledger.money import format_cents
 from ledger.queries import get_balances
 from ledger.values import Balance, Posted
 from web.clock import now
-from web.errors import status_of
 from web.forms import FormReader
+from web.refusals import Refusal, attempt, refusal, render_form
 from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
@@ -61,12 +61,6 @@ def _finance() -> Actor:
     who = actor()
     who.require_lead(*FINANCE, doing="open the finance pages")
     return who
-
-
-def _failed(error: DomainError) -> tuple[dict[str, str], str, int]:
-    """The messages to show next to the fields (or above the form) and the status to answer."""
-    fields = dict(error.fields) or {"form": error.message}
-    return fields, error.message, status_of(error)
 
 
 def _posted_values() -> dict[str, str]:
@@ -174,9 +168,7 @@ def pay(request_id: int) -> ResponseReturnValue:
     who = _finance()
     session = db_session()
     item = _one_request(session, who, request_id)
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values = {"paid_on": local_today(session, who.consortium_id).isoformat()}
     if request.method == "POST":
         values = _posted_values()
@@ -196,7 +188,7 @@ def pay(request_id: int) -> ResponseReturnValue:
                 )
             )
         except DomainError as error:
-            errors, message, status = _failed(error)
+            refused = refusal(error)
         else:
             flash(
                 f"Recorded invoice {invoice} ({format_cents(inc_gst)}) against {item.label}; "
@@ -204,16 +196,15 @@ def pay(request_id: int) -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("finance.home"))
-    return render_template(
+    return render_form(
         "finance/pay.html",
+        refused,
         item=item,
         payments=_payments_of(session, item.request.id),
         consortium=session.get_one(Consortium, who.consortium_id),
         payable=item.payable,
-        errors=errors,
-        message=message,
         values=values,
-    ), status
+    )
 
 
 @blueprint.route("/requests/<int:request_id>/close", methods=["GET", "POST"])
@@ -222,9 +213,7 @@ def close(request_id: int) -> ResponseReturnValue:
     who = _finance()
     session = db_session()
     item = _one_request(session, who, request_id)
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values: dict[str, str] = {}
     if request.method == "POST":
         values = _posted_values()
@@ -236,21 +225,20 @@ def close(request_id: int) -> ResponseReturnValue:
                 lambda s, w: transition(s, w, request_id, Action.CLOSE, now=now(), reason=reason)
             )
         except DomainError as error:
-            errors, message, status = _failed(error)
+            refused = refusal(error)
         else:
             flash(
                 f"{item.label} is closed; {format_cents(item.remaining)} no longer held for it.",
                 "success",
             )
             return redirect(url_for("finance.home"))
-    return render_template(
+    return render_form(
         "finance/close.html",
+        refused,
         item=item,
         closable=item.closable,
-        errors=errors,
-        message=message,
         values=values,
-    ), status
+    )
 
 
 @dataclass(frozen=True)
@@ -318,9 +306,7 @@ def refund(payment_id: int) -> ResponseReturnValue:
     if not found:
         raise NotFoundError("There is no such payment.")
     row = found[0]
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values = {"received_on": local_today(session, who.consortium_id).isoformat()}
     if request.method == "POST":
         values = _posted_values()
@@ -343,7 +329,7 @@ def refund(payment_id: int) -> ResponseReturnValue:
                 )
             )
         except DomainError as error:
-            errors, message, status = _failed(error)
+            refused = refusal(error)
         else:
             flash(
                 f"Recorded a refund of {format_cents(amount)} on {row.label} "
@@ -354,14 +340,13 @@ def refund(payment_id: int) -> ResponseReturnValue:
     refunds = session.execute(
         select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)
     ).scalars()
-    return render_template(
+    return render_form(
         "finance/refund.html",
+        refused,
         row=row,
         refunds=list(refunds),
-        errors=errors,
-        message=message,
         values=values,
-    ), status
+    )
 
 
 Work = Callable[[Session, Actor], Posted]
@@ -375,9 +360,7 @@ def _ledger_form(
     """GET shows the form; POST posts one ledger entry (once, thanks to a hidden key)."""
     who = actor()
     session = db_session()
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values = {
         "on": local_today(session, who.consortium_id).isoformat(),
         "key": secrets.token_urlsafe(18),
@@ -385,26 +368,23 @@ def _ledger_form(
     if request.method == "POST":
         values = _posted_values()
         form = FormReader(request.form)
-        try:
-            work, done = read(form)
-            form.check()
-            posted = as_actor(work)
-        except DomainError as error:
-            errors, message, status = _failed(error)
+        work, done = read(form)
+        posted = attempt(work, form)
+        if isinstance(posted, Refusal):
+            refused = posted
         else:
             if posted.replayed:
                 flash("That was already recorded; nothing was posted twice.", "info")
             else:
                 flash(done, "success")
             return redirect(url_for("finance.home"))
-    return render_template(
+    return render_form(
         template,
+        refused,
         balances=_balances(session, who),
-        errors=errors,
-        message=message,
         values=values,
         **context,
-    ), status
+    )
 
 
 Service = Callable[..., Posted]
@@ -497,9 +477,7 @@ def suppliers() -> ResponseReturnValue:
 @login_required
 def add_supplier() -> ResponseReturnValue:
     _finance()
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     values: dict[str, str] = {}
     if request.method == "POST":
         values = _posted_values()
@@ -526,13 +504,11 @@ def add_supplier() -> ResponseReturnValue:
                 )
             )
         except DomainError as error:
-            errors, message, status = _failed(error)
+            refused = refusal(error)
         else:
             flash(f"Added {added}. A second person must verify its details.", "success")
             return redirect(url_for("finance.suppliers"))
-    return render_template(
-        "finance/supplier_new.html", errors=errors, message=message, values=values
-    ), status
+    return render_form("finance/supplier_new.html", refused, values=values)
 
 
 @blueprint.route("/suppliers/<int:supplier_id>/verify", methods=["GET", "POST"])
@@ -543,9 +519,7 @@ def verify_supplier(supplier_id: int) -> ResponseReturnValue:
     supplier = session.get(Supplier, supplier_id)
     if supplier is None or supplier.consortium_id != who.consortium_id:
         raise NotFoundError("There is no such supplier.")
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    refused: Refusal | None = None
     if request.method == "POST" and supplier.verified_at is not None:
         flash(f"{supplier.name} is already verified.", "info")
         return redirect(url_for("finance.suppliers"))
@@ -553,19 +527,18 @@ def verify_supplier(supplier_id: int) -> ResponseReturnValue:
         try:
             name = as_actor(lambda s, w: verify_supplier_record(s, w, supplier_id, now=now()).name)
         except DomainError as error:
-            errors, message, status = _failed(error)
+            refused = refusal(error)
         else:
             flash(f"Verified {name}'s ABN and bank details.", "success")
             return redirect(url_for("finance.suppliers"))
     changed_by = session.get_one(User, supplier.changed_by_id)
     verified_by = session.get(User, supplier.verified_by_id) if supplier.verified_by_id else None
-    return render_template(
+    return render_form(
         "finance/supplier_verify.html",
+        refused,
         supplier=supplier,
         abn=display_abn(supplier.abn) if supplier.abn else None,
         changed_by=changed_by.display_name,
         verified_by=verified_by.display_name if verified_by else None,
         mine=supplier.changed_by_id == who.user_id,
-        errors=errors,
-        message=message,
-    ), status
+    )

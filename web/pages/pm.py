@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -22,37 +20,26 @@ from sqlalchemy.orm import Session
 
 from approvals.actors import Actor
 from approvals.errors import NotFoundError
-from approvals.fiscal import Period, financial_year
 from approvals.funds import allocate as allocate_funds
 from approvals.funds import move_between_envelopes
 from approvals.models import (
     ApprovalPolicy,
     Category,
-    Consortium,
-    Organisation,
-    OrgKind,
     Role,
     User,
 )
 from approvals.policies import published_policy
-from approvals.policy import Quorum, RuleSpec
-from approvals.queries import names_by_label
-from approvals.setup import envelope_account
-from approvals.spend import Spend, net_spend
-from ledger.errors import DomainError
-from ledger.models import accounts, books, transactions, transfers
+from approvals.policy_words import describe
 from ledger.money import format_cents
-from ledger.queries import get_balances, totals
-from ledger.values import AccountType, Balance, Posted
+from ledger.values import Posted
 from web import charts
 from web.clock import now
-from web.errors import status_of
 from web.forms import FormReader
-from web.session import actor, as_actor, db_session, local_today
+from web.pages.pm_figures import envelopes, partners_of, pool_use, recent_movements
+from web.refusals import Refusal, attempt, render_form
+from web.session import actor, db_session, local_today
 
 blueprint = Blueprint("pm", __name__, url_prefix="/pm")
-POOL = "pool"
-RECENT = 20
 
 
 def _pm() -> Actor:
@@ -61,157 +48,12 @@ def _pm() -> Actor:
     return who
 
 
-@dataclass(frozen=True)
-class Envelope:
-    code: str  # the organisation's code, or "" for the pool itself
-    name: str
-    account: str
-    balance: Balance
-
-
-def _book(session: Session, who: Actor) -> str:
-    return session.get_one(Consortium, who.consortium_id).code
-
-
-def _partners(session: Session, who: Actor) -> list[Organisation]:
-    return list(
-        session.execute(
-            select(Organisation)
-            .where(
-                Organisation.consortium_id == who.consortium_id,
-                Organisation.kind == OrgKind.PARTNER.value,
-            )
-            .order_by(Organisation.code)
-        ).scalars()
-    )
-
-
-def envelopes(
-    session: Session, who: Actor, partners: list[Organisation] | None = None
-) -> tuple[Envelope, list[Envelope]]:
-    """The pool and every partner's envelope, straight from the ledger's counters."""
-    partners = _partners(session, who) if partners is None else partners
-    codes = {org.code: envelope_account(org.code) for org in partners}
-    balances = get_balances(session, _book(session, who), [POOL, *codes.values()])
-    pool = Envelope("", "Unallocated pool", POOL, balances[POOL])
-    found = [
-        Envelope(org.code, org.name, codes[org.code], balances[codes[org.code]]) for org in partners
-    ]
-    return pool, found
-
-
-@dataclass(frozen=True)
-class PoolUse:
-    year: Period
-    today: date
-    spent: int  # this financial year, net of refunds
-    held: int  # reserved for approved requests not yet paid
-    unspent: int  # every fund account's posted balance now (pool, envelopes, clients)
-
-    @property
-    def total(self) -> int:
-        """What the year has had to spend: what it spent plus what is still there."""
-        return self.spent + self.unspent
-
-    @property
-    def elapsed_percent(self) -> float:
-        days = (self.year.end - self.year.start).days + 1
-        return 100.0 * ((self.today - self.year.start).days + 1) / days
-
-    @property
-    def spent_percent(self) -> float:
-        return 100.0 * self.spent / self.total if self.total > 0 else 0.0
-
-    @property
-    def committed_percent(self) -> float:
-        return 100.0 * (self.spent + self.held) / self.total if self.total > 0 else 0.0
-
-
-def pool_use(
-    session: Session, who: Actor, found: list[Envelope] | None = None
-) -> tuple[PoolUse, Spend]:
-    """The year's use of the pool; ``found`` saves reading the envelopes twice on the home."""
-    today = local_today(session, who.consortium_id)
-    year = financial_year(today)
-    spent = net_spend(session, who.consortium_id, year)
-    unspent = totals(session, _book(session, who), AccountType.FUND).balance(AccountType.FUND)
-    if found is None:
-        _pool, found = envelopes(session, who)
-    held = sum(envelope.balance.held_out for envelope in found)
-    return PoolUse(year, today, spent.total, held, unspent), spent
-
-
-@dataclass(frozen=True)
-class Movement:
-    on: date
-    source: str
-    target: str
-    amount: int
-    memo: str
-    kind: str
-    by: str
-
-
-def recent_movements(
-    session: Session,
-    who: Actor,
-    limit: int = RECENT,
-    partners: list[Organisation] | None = None,
-) -> list[Movement]:
-    """Allocations, moves between envelopes and their reversals, newest first."""
-    partners = _partners(session, who) if partners is None else partners
-    names = {envelope_account(org.code): org.code for org in partners}
-    names[POOL] = "Pool"
-    # The fund accounts first (a unique-index seek), then their transfers: a five-way join
-    # cost more to plan than to run, on every view of the home.
-    funds = dict(
-        session.execute(
-            select(accounts.c.id, accounts.c.code)
-            .join(books, books.c.id == accounts.c.book_id)
-            .where(books.c.code == _book(session, who), accounts.c.code.in_(names))
-        ).all()
-    )
-    rows = session.execute(
-        select(
-            transactions.c.effective_date,
-            transactions.c.memo,
-            transactions.c.actor,
-            transfers.c.amount,
-            transfers.c.kind,
-            transfers.c.debit_account_id,
-            transfers.c.credit_account_id,
-        )
-        .join(transactions, transactions.c.id == transfers.c.transaction_id)
-        .where(
-            transfers.c.debit_account_id.in_(funds),
-            transfers.c.credit_account_id.in_(funds),
-            transfers.c.phase == "single",
-            transfers.c.kind.in_(("allocation", "reversal")),
-        )
-        .order_by(transfers.c.id.desc())
-        .limit(limit)
-    ).all()
-    people = names_by_label(session, {row.actor for row in rows})
-    return [
-        Movement(
-            row.effective_date,
-            names[funds[row.debit_account_id]],
-            names[funds[row.credit_account_id]],
-            row.amount,
-            row.memo,
-            row.kind,
-            people.get(row.actor, row.actor),
-        )
-        for row in rows
-    ]
-
-
 @blueprint.get("/")
 @login_required
 def home() -> ResponseReturnValue:
     who = _pm()
     session = db_session()
-    partners = _partners(session, who)
+    partners = partners_of(session, who)
     pool, found = envelopes(session, who, partners)
     use, spent = pool_use(session, who, found)
     return render_template(
@@ -268,11 +110,6 @@ def chart_by_ngo() -> ResponseReturnValue:
     )
 
 
-def _failed(error: DomainError) -> tuple[dict[str, str], str, int]:
-    fields = dict(error.fields) or {"form": error.message}
-    return fields, error.message, status_of(error)
-
-
 Work = Callable[[Session, Actor], Posted]
 
 
@@ -286,10 +123,8 @@ def _write_form(
     """
     who = _pm()
     session = db_session()
-    codes = [org.code for org in _partners(session, who) if org.active]
-    errors: dict[str, str] = {}
-    message = None
-    status = 200
+    codes = [org.code for org in partners_of(session, who) if org.active]
+    refused: Refusal | None = None
     values: dict[str, str] = {
         "on": local_today(session, who.consortium_id).isoformat(),
         "key": secrets.token_urlsafe(18),
@@ -297,12 +132,10 @@ def _write_form(
     if request.method == "POST":
         values = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
         form = FormReader(request.form)
-        try:
-            work, done = read(form, codes)
-            form.check()
-            posted = as_actor(work)
-        except DomainError as error:
-            errors, message, status = _failed(error)
+        work, done = read(form, codes)
+        posted = attempt(work, form)
+        if isinstance(posted, Refusal):
+            refused = posted
         else:
             if posted.replayed:
                 flash("That was already recorded; nothing was posted twice.", "info")
@@ -311,15 +144,14 @@ def _write_form(
             return redirect(url_for("pm.home"))
     pool, found = envelopes(session, who)
     shown = [e for e in found if e.code in codes]
-    return render_template(
+    return render_form(
         template,
-        errors=errors,
-        message=message,
+        refused,
         values=values,
         pool=pool,
         envelopes=shown,
         options=[(e.code, f"{e.code} – {e.name}") for e in shown],
-    ), status
+    )
 
 
 def _key(form: FormReader) -> str | None:
@@ -387,39 +219,6 @@ def move() -> ResponseReturnValue:
     return _write_form("pm/move.html", read)
 
 
-QUORUMS = {Quorum.ANY: "any one of", Quorum.ALL: "all of", Quorum.N_OF_M: "{n} of"}
-SCOPES = {"requesting_org": "of the requesting NGO", "lead": "at the lead agency"}
-
-
-def describe_approver(spec: str, people: dict[int, str]) -> str:
-    """``PM@lead`` → "PM at the lead agency"; ``user:7`` → that person's name."""
-    if spec.startswith("user:") and spec[5:].isdigit():
-        return people.get(int(spec[5:]), f"user {spec[5:]} (no longer known)")
-    role, _, scope = spec.partition("@")
-    return f"{role} {SCOPES.get(scope, scope)}".strip()
-
-
-def describe_conditions(rule: RuleSpec) -> list[str]:
-    if rule.is_fallback:
-        return ["Every request (fallback rule)"]
-    found: list[str] = []
-    if rule.organisation_codes is not None:
-        found.append("NGO is " + " or ".join(sorted(rule.organisation_codes)))
-    if rule.category_codes is not None:
-        found.append("Category is " + " or ".join(sorted(rule.category_codes)))
-    if rule.above_cents is not None:
-        found.append(f"Amount above {format_cents(rule.above_cents)}")
-    if rule.up_to_cents is not None:
-        found.append(f"Amount at most {format_cents(rule.up_to_cents)}")
-    if rule.client_fy_total_above_cents is not None:
-        found.append(
-            "Client's financial-year total above " + format_cents(rule.client_fy_total_above_cents)
-        )
-    if rule.supplier_unverified:
-        found.append("Supplier not yet verified")
-    return found or ["Every request"]
-
-
 @blueprint.get("/policy")
 @login_required
 def policy() -> ResponseReturnValue:
@@ -428,7 +227,9 @@ def policy() -> ResponseReturnValue:
     try:
         found, rules = published_policy(session, who.consortium_id)
     except NotFoundError as error:
-        return render_template("pm/policy.html", policy=None, message=error.message, rules=[])
+        return render_template(
+            "pm/policy.html", policy=None, message=error.message, rules=[], categories=[]
+        )
     ids = {
         int(spec[5:])
         for rule in rules
@@ -445,23 +246,8 @@ def policy() -> ResponseReturnValue:
             select(Category.code, Category.name).where(Category.consortium_id == who.consortium_id)
         ).all()
     )
-    shown = [
-        {
-            "name": rule.name,
-            "conditions": describe_conditions(rule),
-            "categories": [category_names.get(c, c) for c in sorted(rule.category_codes or ())],
-            "steps": [
-                {
-                    "approvers": [describe_approver(a, people) for a in step.approvers],
-                    "quorum": QUORUMS[step.quorum].format(n=step.quorum_n),
-                    "sla": step.sla_business_days,
-                    "escalate_to": describe_approver(step.escalate_to, people)
-                    if step.escalate_to
-                    else None,
-                }
-                for step in rule.steps
-            ],
-        }
+    categories = [
+        [category_names.get(code, code) for code in sorted(rule.category_codes or ())]
         for rule in rules
     ]
     versions = session.execute(
@@ -473,7 +259,8 @@ def policy() -> ResponseReturnValue:
         "pm/policy.html",
         policy=found,
         published_by=published_by.display_name if published_by else None,
-        rules=shown,
+        rules=describe(rules, people),
+        categories=categories,
         versions=versions,
         message=None,
     )
