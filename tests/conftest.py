@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -35,6 +37,8 @@ import approvals.people
 from approvals.demo import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
+from web import create_app
+from web.cli import main
 
 POSTGRES_URL = os.environ.get("FLEXPOOL_TEST_DATABASE_URL")
 REQUIRE_POSTGRES = os.environ.get("FLEXPOOL_REQUIRE_POSTGRES") == "1"
@@ -233,10 +237,24 @@ def _load(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_sqlite_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The SQLite demo, loaded once per run the way an operator does (`flexpool db upgrade`,
+    then `flexpool demo`, on the suite's clock); the path and what `flexpool demo` printed,
+    which tests/web/test_cli.py reads instead of loading a year of history a second time."""
     path = tmp_path_factory.mktemp("web") / "demo.db"
-    _load(f"sqlite:///{path}")
-    return path
+    runner = CliRunner(env={"FLEXPOOL_DATABASE_URL": f"sqlite:///{path}"})
+    on_the_clock = ScriptInfo(create_app=lambda: create_app(clock=CLOCK))
+    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
+        patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+        for command in (["db", "upgrade"], ["demo"]):
+            result = runner.invoke(main, command, catch_exceptions=False, obj=on_the_clock)
+            assert result.exit_code == 0, result.output
+    return path, result.output
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(demo_sqlite_by_cli: tuple[Path, str]) -> Path:
+    return demo_sqlite_by_cli[0]
 
 
 @contextmanager
