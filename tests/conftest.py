@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from flask import Flask
 from flask.cli import ScriptInfo
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
@@ -243,12 +245,27 @@ def demo_sqlite_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     which tests/web/test_cli.py reads instead of loading a year of history a second time."""
     path = tmp_path_factory.mktemp("web") / "demo.db"
     runner = CliRunner(env={"FLEXPOOL_DATABASE_URL": f"sqlite:///{path}"})
-    on_the_clock = ScriptInfo(create_app=lambda: create_app(clock=CLOCK))
-    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
-        patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
-        for command in (["db", "upgrade"], ["demo"]):
-            result = runner.invoke(main, command, catch_exceptions=False, obj=on_the_clock)
-            assert result.exit_code == 0, result.output
+    apps: list[Flask] = []
+
+    def app_on_the_clock() -> Flask:
+        apps.append(create_app(clock=CLOCK))
+        return apps[-1]
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
+            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            on_the_clock = ScriptInfo(create_app=app_on_the_clock)
+            for command in (["db", "upgrade"], ["demo"]):
+                result = runner.invoke(main, command, catch_exceptions=False, obj=on_the_clock)
+                assert result.exit_code == 0, result.output
+    finally:
+        for app in apps:
+            app.extensions["flexpool.engine"].dispose()
+    # Tests copy the file alone: what the write-ahead log still holds must be in it first.
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     return path, result.output
 
 
