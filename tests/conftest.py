@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -296,8 +299,65 @@ def own_postgres_database(suffix: str) -> Iterator[str]:
         admin.dispose()
 
 
+class _DemoLoading:
+    """The PostgreSQL demo, loaded by a process of its own from the moment the run knows it has
+    PostgreSQL tests: a year of history through the services is some twenty seconds of mostly
+    Python, which the second core spends while the first runs the tests that come earlier.
+    Nothing else touches that database until ``demo_postgres`` has waited for the load."""
+
+    def __init__(self) -> None:
+        self._database = ExitStack()
+        self.url = self._database.enter_context(own_postgres_database(f"web_{os.getpid()}"))
+        self._output = self._database.enter_context(tempfile.TemporaryFile("w+"))
+        load = "import sys, tests.conftest as t; t._load(sys.argv[1])"
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+            [sys.executable, "-c", load, self.url],
+            cwd=Path(__file__).parent.parent,
+            env={**os.environ, "FLEXPOOL_TEST_TODAY": CLOCK.today.isoformat()},
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait(self) -> str:
+        if self._process.wait() != 0:
+            self._output.seek(0)
+            pytest.fail(f"loading the PostgreSQL demo failed:\n{self._output.read()[-4000:]}")
+        return self.url
+
+    def close(self) -> None:
+        if self._process.poll() is None:  # the run ended before any test needed the demo
+            self._process.kill()
+            self._process.wait()
+        self._database.close()
+
+
+DEMO_LOADING = pytest.StashKey[_DemoLoading]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the load if the run holds a PostgreSQL test of the demo's users, the web and
+    report tests; a run without one (``-m "not postgres"``, only tests/ledger) never starts it."""
+    users = (Path(__file__).parent / "web", Path(__file__).parent / "reports")
+    if POSTGRES_URL and any(
+        item.get_closest_marker("postgres") and any(map(item.path.is_relative_to, users))
+        for item in session.items
+    ):
+        session.config.stash[DEMO_LOADING] = _DemoLoading()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    loading = session.config.stash.get(DEMO_LOADING, None)
+    if loading is not None:
+        loading.close()
+
+
 @pytest.fixture(scope="session")
-def demo_postgres() -> Iterator[str]:
-    """A database of its own beside the test database (one per test process), demo loaded once."""
+def demo_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own beside the test database (one per test process), demo loaded once:
+    by the process started when the run was collected, or here if there is none."""
+    loading = request.config.stash.get(DEMO_LOADING, None)
+    if loading is not None:
+        yield loading.wait()
+        return
     with own_postgres_database(f"web_{os.getpid()}") as url:
         yield _load(url)
