@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import ScriptInfo
+from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +38,12 @@ from demo.consortium import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
 from tests.support.clock import CLOCK, SYDNEY, TestClock
-from tests.support.databases import own_postgres_database, postgres_url
+from tests.support.databases import POSTGRES_URL, own_postgres_database, postgres_url
+from tests.support.hypothesis_profiles import HYPOTHESIS_PROFILE
+from web import create_app
+from web.cli import main
+
+settings.load_profile(HYPOTHESIS_PROFILE)  # docs: tests/support/hypothesis_profiles.py
 
 
 @pytest.fixture(scope="session")
@@ -143,14 +157,100 @@ def _load(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_sqlite_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The SQLite demo, loaded once per run the way an operator does (`flexpool db upgrade`,
+    then `flexpool demo`, on the suite's clock); the path and what `flexpool demo` printed,
+    which tests/web/test_cli.py reads instead of loading a year of history a second time."""
     path = tmp_path_factory.mktemp("web") / "demo.db"
-    _load(f"sqlite:///{path}")
-    return path
+    runner = CliRunner(env={"FLEXPOOL_DATABASE_URL": f"sqlite:///{path}"})
+    apps: list[Flask] = []
+
+    def app_on_the_clock() -> Flask:
+        apps.append(create_app(clock=CLOCK))
+        return apps[-1]
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
+            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            on_the_clock = ScriptInfo(create_app=app_on_the_clock)
+            for command in (["db", "upgrade"], ["demo"]):
+                result = runner.invoke(main, command, catch_exceptions=False, obj=on_the_clock)
+                assert result.exit_code == 0, result.output
+    finally:
+        for app in apps:
+            app.extensions["flexpool.engine"].dispose()
+    # Tests copy the file alone: what the write-ahead log still holds must be in it first.
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path, result.output
 
 
 @pytest.fixture(scope="session")
-def demo_postgres() -> Iterator[str]:
-    """A database of its own beside the test database (one per test process), demo loaded once."""
+def demo_sqlite(demo_sqlite_by_cli: tuple[Path, str]) -> Path:
+    return demo_sqlite_by_cli[0]
+
+
+class _DemoLoading:
+    """The PostgreSQL demo, loaded by a process of its own from the moment the run knows it has
+    PostgreSQL tests: a year of history through the services is some twenty seconds of mostly
+    Python, which the second core spends while the first runs the tests that come earlier.
+    Nothing else touches that database until ``demo_postgres`` has waited for the load."""
+
+    def __init__(self) -> None:
+        self._database = ExitStack()
+        self.url = self._database.enter_context(own_postgres_database(f"web_{os.getpid()}"))
+        self._output = self._database.enter_context(tempfile.TemporaryFile("w+"))
+        load = "import sys, tests.conftest as t; t._load(sys.argv[1])"
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+            [sys.executable, "-c", load, self.url],
+            cwd=Path(__file__).parent.parent,
+            env={**os.environ, "FLEXPOOL_TEST_TODAY": CLOCK.today.isoformat()},
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait(self) -> str:
+        if self._process.wait() != 0:
+            self._output.seek(0)
+            pytest.fail(f"loading the PostgreSQL demo failed:\n{self._output.read()[-4000:]}")
+        return self.url
+
+    def close(self) -> None:
+        if self._process.poll() is None:  # the run ended before any test needed the demo
+            self._process.kill()
+            self._process.wait()
+        self._database.close()
+
+
+DEMO_LOADING = pytest.StashKey[_DemoLoading]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the load if the run holds a PostgreSQL test of the demo's users, the web and
+    report tests; a run without one (``-m "not postgres"``, only tests/ledger) never starts it."""
+    users = (Path(__file__).parent / "web", Path(__file__).parent / "reports")
+    if POSTGRES_URL and any(
+        item.get_closest_marker("postgres") and any(map(item.path.is_relative_to, users))
+        for item in session.items
+    ):
+        session.config.stash[DEMO_LOADING] = _DemoLoading()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    loading = session.config.stash.get(DEMO_LOADING, None)
+    if loading is not None:
+        loading.close()
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own beside the test database (one per test process), demo loaded once:
+    by the process started when the run was collected, or here if there is none."""
+    loading = request.config.stash.get(DEMO_LOADING, None)
+    if loading is not None:
+        yield loading.wait()
+        return
     with own_postgres_database(f"web_{os.getpid()}") as url:
         yield _load(url)

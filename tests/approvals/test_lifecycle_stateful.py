@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -63,6 +63,7 @@ from ledger.db import run_in_transaction
 from ledger.errors import DomainError, InsufficientFundsError, PendingExpiredError
 from ledger.models import books, transfers
 from ledger.values import Phase
+from tests.support.hypothesis_profiles import machine_settings
 from tests.support.world import Desk, as_, build_desk, build_world, fund
 
 S = RequestState
@@ -97,16 +98,10 @@ TAKES_PART: dict[Action, frozenset[str]] = {
 }
 CATEGORIES = ("groceries", "bond", "furniture")
 
-SETTINGS = settings(
-    max_examples=15,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+# In the ``ci`` profile, 8 consortia of up to 25 calls each per database: long enough for a
+# request to go from draft through approval rounds to payment, expiry or closing with wrong
+# people and refusals on the way; HYPOTHESIS_PROFILE=deep (tests/conftest.py) runs far more.
+SETTINGS = machine_settings(8, 25, HealthCheck.function_scoped_fixture)
 
 ANY = "any outcome"  # the model does not know (funds, caps, who the chain resolved to)
 OK = "must succeed"

@@ -56,9 +56,10 @@ def live_server(live_app: Flask) -> Iterator[str]:
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser(live_server: str) -> Iterator[Any]:
-    """Started after the server is up, so its first navigation finds someone listening."""
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole run (starting it takes seconds); every test still gets fresh
+    contexts from ``new_page``, so no cookie or storage carries over between tests."""
     if not CHROMIUM.exists():
         missing_tool("needs Chromium: apt-get install chromium")
     try:

@@ -29,14 +29,10 @@ def runner_for(path: Path) -> Run:
 
 
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo loaded once (it is a year of history); each test gets a copy."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    run = runner_for(path)
-    assert run("db", "upgrade").exit_code == 0
-    loaded = run("demo")
-    assert loaded.exit_code == 0, loaded.output
-    return path, loaded.output
+def demo_template(demo_sqlite_by_cli: tuple[Path, str]) -> tuple[Path, str]:
+    """The run's demo, which `flexpool db upgrade` and `flexpool demo` loaded once (it is a year
+    of history, see tests/conftest.py), and what `flexpool demo` printed; each test gets a copy."""
+    return demo_sqlite_by_cli
 
 
 @pytest.fixture

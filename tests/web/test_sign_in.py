@@ -4,8 +4,12 @@ that end at sign-out and at a password change, and the password policy on the pa
 from __future__ import annotations
 
 import multiprocessing
+import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
@@ -135,22 +139,44 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(
     assert statuses == [422, 422, 422, 429]
 
 
-def _worker(url: str, folder: str, account: str, address: str, tries: int) -> list[int]:
+def _worker(
+    url: str, folder: str, account: str, address: str, tries: int, everyone: Any
+) -> tuple[int, list[int]]:
     app = make_app(url, Path(folder), login_limit="5 per minute")
     browser = Browser(app.test_client())
     try:
-        return [_login(browser, account, "wrong", address) for _ in range(tries)]
+        everyone.wait(timeout=120)
+        return os.getpid(), [_login(browser, account, "wrong", address) for _ in range(tries)]
     finally:
         app.extensions["flexpool.engine"].dispose()
 
 
-def test_the_account_limit_holds_across_worker_processes(web_db: str, tmp_path: Path) -> None:
+@dataclass
+class Workers:
+    pool: Pool
+    manager: SyncManager
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[Workers]:
+    """Four worker processes, started once for both databases: starting one (a fresh
+    interpreter importing the app) costs seconds; each job still builds its own app."""
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Manager() as manager, spawn.Pool(4) as pool:
+        yield Workers(pool, manager)
+
+
+def test_the_account_limit_holds_across_worker_processes(
+    web_db: str, tmp_path: Path, workers: Workers
+) -> None:
     """Finding: with four workers, each kept its own count (40 a minute against a limit of 10).
-    Four processes, each its own app and address, one database: five wrong passwords in all."""
-    account = _nobody()
-    jobs = [(web_db, str(tmp_path), account, _address(), 5) for _ in range(4)]
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
-        answers = [s for statuses in pool.starmap(_worker, jobs) for s in statuses]
+    Four processes, each its own app and address, one database: five wrong passwords in all.
+    Each job waits at a barrier until all four have started, so no process runs two of them."""
+    account, everyone = _nobody(), workers.manager.Barrier(4)
+    jobs = [(web_db, str(tmp_path), account, _address(), 5, everyone) for _ in range(4)]
+    ran = workers.pool.starmap(_worker, jobs, chunksize=1)
+    assert len({pid for pid, _ in ran}) == 4
+    answers = [s for _, statuses in ran for s in statuses]
     assert answers.count(401) == 5 and answers.count(429) == 15
 
 
