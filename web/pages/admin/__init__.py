@@ -7,12 +7,8 @@ with the message next to its field and nothing written.
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-
-# The areas register their routes on the blueprint above when imported.
-from web.pages.admin import (  # noqa: E402
+# The areas register their routes on the blueprint when imported.
+from web.pages.admin import (
     categories,
     delegations,
     home,
@@ -20,5 +16,6 @@ from web.pages.admin import (  # noqa: E402
     policies,
     users,
 )
+from web.pages.admin.blueprint import blueprint
 
 __all__ = ["blueprint", "categories", "delegations", "home", "organisations", "policies", "users"]

@@ -18,7 +18,7 @@ from approvals.models import (
 )
 from web.clock import now
 from web.forms import FormReader
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import require_admin
 from web.refusals import Refusal, attempt, render_form
 from web.session import db_session

@@ -21,7 +21,7 @@ from approvals.models import (
 from approvals.people import belongs_to
 from web.clock import now
 from web.forms import FormReader
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import delegation_state, local_day, names_of, require_admin, users_of
 from web.refusals import Refusal, attempt, render_form
 from web.session import db_session

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from approvals.models import Category, Consortium, Delegation, Organisation, User
 from reports.jobs.status import job_status
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import in_scope, local_day, published, require_admin
 from web.session import db_session
 

@@ -19,7 +19,7 @@ from ledger.errors import UnknownAccountError
 from ledger.queries import get_balance
 from web.clock import now
 from web.forms import FormReader
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import organisations_of, require_admin
 from web.refusals import Refusal, attempt, render_form
 from web.session import db_session

@@ -29,7 +29,7 @@ from approvals.policy_words import describe
 from web.clock import now
 from web.forms import FormReader
 from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import names_of, organisations_of, published, require_admin, users_of
 from web.refusals import Refusal, attempt, render_form
 from web.session import db_session

@@ -24,7 +24,7 @@ from approvals.models import (
 from approvals.people import belongs_to, create_user, grant_role, set_user_active
 from web.clock import now
 from web.forms import FormReader
-from web.pages.admin import blueprint
+from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import (
     ROLES,
     delegation_state,
