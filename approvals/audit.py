@@ -44,7 +44,7 @@ def decision_digest(decision: Decision) -> str:
     """What a decision said, as its audit event carries it: who, what, for whom, how much, when.
 
     The decision row and its event are written in one transaction; the event is chained, so a
-    decision rewritten later no longer matches (``approvals.records``)."""
+    decision rewritten later no longer matches (``approvals.lifecycle.records``)."""
     payload = [
         "flexpool-decision-v1",
         decision.id,

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.setup import envelope_account
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import Consortium, Organisation, Role
-from approvals.permissions import FINANCE
-from approvals.setup import envelope_account
+from approvals.models.people import FINANCE
 from ledger.dates import DATE_WINDOW
 from ledger.posting import post_entry, reverse_transaction
 from ledger.values import JournalEntry, Posted, Transfer, TransferKind

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum.au import abn as stdnum_abn
 
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from ledger.db import run_in_transaction
 
 T = TypeVar("T")

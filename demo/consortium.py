@@ -16,16 +16,16 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.actors import Actor, load_actor
-from approvals.catalogue import add_category, add_supplier, verify_supplier
-from approvals.clients import add_need, change_status, enrol_client
+from approvals.consortium.actors import Actor, load_actor
+from approvals.consortium.catalogue import add_category, add_supplier, verify_supplier
+from approvals.consortium.clients import add_need, change_status, enrol_client
+from approvals.consortium.people import create_user, grant_role
+from approvals.consortium.setup import add_partner, create_consortium
 from approvals.funds import allocate, move_between_envelopes, receive_grant
+from approvals.lifecycle.timers import run_timers
 from approvals.models import ClientStatus, Consortium, FundRequest
-from approvals.people import create_user, grant_role
-from approvals.policies import publish, save_draft
-from approvals.policy import default_rules
-from approvals.setup import add_partner, create_consortium
-from approvals.timers import run_timers
+from approvals.policy.rules import default_rules
+from approvals.policy.versions import publish, save_draft
 from demo.base import (
     CATEGORIES,
     CODE,

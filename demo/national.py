@@ -18,7 +18,8 @@ the demo only in how it *commits*, never in what it writes:
   services refuse (a cap, short funds) leaves nothing behind, exactly as its own transaction
   would;
 - each user's ``Actor`` is loaded once per consortium (nobody's roles change during the run);
-- generated users get a cheap argon2 hasher: ``approvals.people._HASHER`` is monkeypatched for
+- generated users get a cheap argon2 hasher: ``approvals.consortium.people._HASHER`` is
+monkeypatched for
   the duration of this command only (restored afterwards), since 1,300 default-cost hashes would
   take minutes and prove nothing about the benchmarks. Their password is ``flexpool-demo``.
 
@@ -44,8 +45,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from approvals.lifecycle.timers import run_timers
 from approvals.models import Client, FundRequest, User
-from approvals.timers import run_timers
 from demo.base import ZONE, moment
 from demo.consortium import database_is_empty as demo_database_is_empty
 from demo.region import Region, cheap_password_hashing, enrol, fund, set_up

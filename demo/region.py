@@ -19,16 +19,16 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals import people
-from approvals.actors import Actor, load_actor
-from approvals.catalogue import add_category, add_supplier, verify_supplier
-from approvals.clients import add_need, change_status, enrol_client
+from approvals.consortium import people
+from approvals.consortium.actors import Actor, load_actor
+from approvals.consortium.catalogue import add_category, add_supplier, verify_supplier
+from approvals.consortium.clients import add_need, change_status, enrol_client
+from approvals.consortium.people import create_user, grant_role
+from approvals.consortium.setup import add_partner, create_consortium
 from approvals.funds import allocate, receive_grant
 from approvals.models import ClientStatus, Role
-from approvals.people import create_user, grant_role
-from approvals.policies import publish, save_draft
-from approvals.policy import default_rules
-from approvals.setup import add_partner, create_consortium
+from approvals.policy.rules import default_rules
+from approvals.policy.versions import publish, save_draft
 from demo.base import CATEGORIES, DOMAINS, PASSWORD, SUPPLIERS, made_up_abn, moment
 from ledger.db import run_in_transaction
 from ledger.errors import DomainError

@@ -1,7 +1,7 @@
 """A generated region's year of requests, each taken as far as its age allows.
 
 The same mix of endings as the demo's stories (``demo/stories.py``), at national volume: one
-unit of work per business day, every step through ``approvals.transitions.transition``.
+unit of work per business day, every step through ``approvals.lifecycle.transitions.transition``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
+from approvals.lifecycle.requests import create_request, current_approvers
+from approvals.lifecycle.states import Action, RequestState
+from approvals.lifecycle.transitions import transition
 from approvals.models import FundRequest, Payment
-from approvals.payments import PaymentInput
-from approvals.refunds import record_refund
-from approvals.requests import create_request, current_approvers
-from approvals.states import Action, RequestState
-from approvals.transitions import transition
 from demo.base import CATEGORIES, ZONE, moment
 from demo.region import CATEGORY_WEIGHTS, REQUESTS_PER_CLIENT_YEAR, Region
 from demo.stories import demo_request

@@ -1,6 +1,7 @@
 """The demo's year of requests: each written as an SF would, then taken as far as its age allows.
 
-Every step goes through ``approvals.transitions.transition`` as a person would take it, so the
+Every step goes through ``approvals.lifecycle.transitions.transition`` as a person would take it,
+so the
 demo holds nothing the services would refuse (a step they do refuse, a cap or short funds, leaves
 the request where it is, as it would in real life).
 """
@@ -12,17 +13,17 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from approvals.delegations import delegate
 from approvals.errors import ApprovalError
 from approvals.fiscal import financial_year
 from approvals.gst import gst_in_inclusive
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
+from approvals.lifecycle.requests import RequestInput, create_request
+from approvals.lifecycle.states import Action, RequestState
+from approvals.lifecycle.timers import mark_carried_over
+from approvals.lifecycle.transitions import transition
 from approvals.models import FundRequest, Payment
-from approvals.payments import PaymentInput
-from approvals.refunds import record_refund
-from approvals.requests import RequestInput, create_request
-from approvals.states import Action, RequestState
-from approvals.timers import mark_carried_over
-from approvals.transitions import transition
+from approvals.policy.delegations import delegate
 from demo.base import CATEGORIES, ZONE, Demo, moment
 from ledger.errors import DomainError
 
@@ -370,7 +371,7 @@ def this_week(demo: Demo, rng: random.Random) -> None:
 
 def _carry_into_this_year(demo: Demo, request_id: int, at: datetime) -> None:
     """Work in hand at 30 June stays in hand on 1 July: finance carries it over the year end
-    (an approval not carried over lapses when its year ends; see approvals/timers.py)."""
+    (an approval not carried over lapses when its year ends; see approvals/lifecycle/timers.py)."""
     if financial_year(at.astimezone(ZONE).date()) == financial_year(demo.today):
         return
     try:

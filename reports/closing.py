@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError
 from approvals.fiscal import Period, month
 from approvals.models import Consortium, Payment
-from approvals.permissions import FINANCE
+from approvals.models.people import FINANCE
 from ledger import close_period
 from ledger.models import books
 from reports.ledger_state import ledger_head

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ConflictError, NotFoundError
 from approvals.fiscal import Period
 from approvals.models import Consortium, Role
-from approvals.permissions import FINANCE
+from approvals.models.people import FINANCE
 from reports.models import ExportKind, ExportRun, RunStatus
 from reports.runs import EXPORTERS, ExportOrder, sha256_of
 

@@ -1,7 +1,8 @@
 """Everything verify checks for one consortium, in one place for the nightly job and the CLI.
 
 The ledger recomputed from its transfers (``ledger.verify``), the audit chain
-(``approvals.audit.verify_trail``), the records beside them (``approvals.records``) and, when
+(``approvals.audit.verify_trail``), the records beside them (``approvals.lifecycle.records``) and,
+when
 there is an anchor file, the chain heads anchored outside the database (``reports.anchors``).
 """
 
@@ -14,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals.audit import verify_trail
+from approvals.lifecycle.records import verify_records
 from approvals.models import Consortium
-from approvals.records import verify_records
 from ledger.values import Finding
 from ledger.verify import verify
 from reports import anchors

@@ -33,7 +33,7 @@ from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import approvals.people
+import approvals.consortium.people
 from demo.consortium import load_demo
 from ledger.db import make_engine, make_session_factory
 from migrations import upgrade
@@ -64,7 +64,7 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+    monkeypatch.setattr(approvals.consortium.people, "_HASHER", CHEAP_HASHER)
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +149,7 @@ def _load(url: str) -> str:
     engine = make_engine(url)
     try:
         with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
-            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            patch.setattr(approvals.consortium.people, "_HASHER", CHEAP_HASHER)
             load_demo(make_session_factory(engine), today=CLOCK.today)
     finally:
         engine.dispose()
@@ -171,7 +171,7 @@ def demo_sqlite_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
 
     try:
         with pytest.MonkeyPatch.context() as patch:  # session-scoped: the autouse one is not
-            patch.setattr(approvals.people, "_HASHER", CHEAP_HASHER)
+            patch.setattr(approvals.consortium.people, "_HASHER", CHEAP_HASHER)
             on_the_clock = ScriptInfo(create_app=app_on_the_clock)
             for command in (["db", "upgrade"], ["demo"]):
                 result = runner.invoke(main, command, catch_exceptions=False, obj=on_the_clock)

@@ -13,14 +13,14 @@ from collections.abc import Iterable
 import pytest
 from sqlalchemy import Engine, text
 
-from approvals.attachments import KINDS as ATTACHMENT_KINDS
 from approvals.business_days import STATES as AUSTRALIAN_STATES
 from approvals.gst import GstBasis
+from approvals.lifecycle.attachments import KINDS as ATTACHMENT_KINDS
+from approvals.lifecycle.states import CHARGED_STATES, RequestState
 from approvals.models.clients import ClientStatus, NeedDomain, NeedStatus
 from approvals.models.consortium import CapMode, OrgKind
 from approvals.models.people import Role
-from approvals.policy import Quorum
-from approvals.states import CHARGED_STATES, RequestState
+from approvals.policy.rules import Quorum
 from ledger.values import AccountType, Phase, TransferKind
 from reports.models import LineStatus, RunStatus
 

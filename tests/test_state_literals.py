@@ -1,6 +1,7 @@
 """Request states are named once (docs/approvals.md#lifecycle).
 
-Outside ``approvals/states.py`` (the enum and the named sets) and ``approvals/models/`` (the
+Outside ``approvals/lifecycle/states.py`` (the enum and the named sets) and ``approvals/models/``
+(the
 database's own lists), code says ``RequestState.APPROVED`` or ``HOLDS_FUNDS``, never ``"approved"``:
 a new state then shows up wherever the sets are read, and a renamed one cannot be missed.
 
@@ -17,7 +18,7 @@ import ast
 import re
 from pathlib import Path
 
-from approvals.states import RequestState
+from approvals.lifecycle.states import RequestState
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ledger", "approvals", "reports", "web", "demo")
@@ -91,8 +92,8 @@ def test_no_request_state_is_spelled_out_in_code() -> None:
         for path in _sources()
         for line, state in literals_in(path.read_text(encoding="utf-8"))
     ]
-    assert found == [], "use RequestState or a named set of approvals/states.py:\n" + "\n".join(
-        found
+    assert found == [], (
+        "use RequestState or a named set of approvals/lifecycle/states.py:\n" + "\n".join(found)
     )
 
 

@@ -37,11 +37,11 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.people import authenticate, change_password, consortium_of, end_sessions
+from approvals.consortium.throttle import forget_attempt
 from approvals.errors import InvalidInputError
 from approvals.models import User
-from approvals.people import authenticate, change_password, consortium_of, end_sessions
-from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web.clock import now
 from web.redirects import safe_next

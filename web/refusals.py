@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import render_template
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from ledger.errors import DomainError
 from web.errors import status_of
 from web.forms import FormReader

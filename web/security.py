@@ -5,7 +5,8 @@ script and stylesheet is vendored under ``web/static/vendor/``.
 
 Every way to present a password (the login page, ``POST /api/v1/tokens``, the password change)
 goes through :func:`password_attempt`: the throttle is counted in the database
-(:mod:`approvals.throttle`), per account and per address, so it holds across workers. The address
+(:mod:`approvals.consortium.throttle`), per account and per address, so it holds across workers.
+The address
 is the connection's peer (``remote_addr``): no forwarding header is trusted.
 """
 
@@ -20,7 +21,7 @@ from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import TooManyRequests
 
-from approvals import throttle
+from approvals.consortium import throttle
 from ledger.db import run_in_transaction
 from web import input_guard
 
@@ -91,7 +92,7 @@ def _limits() -> throttle.Limits:
 def password_attempt(email: str, check: Callable[[int], T], *, now: datetime) -> T:
     """Run ``check`` (given the attempt's id) if this account and address are under their limits,
     else answer 429 with Retry-After. ``check`` deletes the attempt when the password was right
-    (:func:`approvals.throttle.forget_attempt`); a wrong one stays counted."""
+    (:func:`approvals.consortium.throttle.forget_attempt`); a wrong one stays counted."""
     factory = current_app.extensions["flexpool.sessions"]
     account, address, windows = throttle.account_key(email), remote_address(), _limits()
     attempt = run_in_transaction(

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import zone
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from approvals.errors import NotAllowedError
 from approvals.models import Consortium
 from ledger.db import run_in_transaction

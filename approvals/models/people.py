@@ -35,6 +35,13 @@ class Role(StrEnum):
 
 # INVARIANT (SoD 4): these roles never approve, whatever a policy says.
 NEVER_APPROVE = frozenset({Role.ADMIN, Role.AUDITOR})
+# Finance at the lead agency: payments, refunds, suppliers, grants, bank statements, exports, the
+# month close. Every check of "is this finance" reads this one pair.
+FINANCE = (Role.FIN, Role.FIN_MGR)
+# The roles that decide steps: a delegation goes only to someone holding one, they have an
+# approvals inbox, and nobody holds one beside ADMIN (SoD 4). Who takes part in which decision is
+# approvals/lifecycle/permissions.py's table, which reads these groups.
+APPROVING = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
 ROLES_SQL = "role IN ('SF','TL','PM','FIN','FIN_MGR','CEO','ADMIN','AUDITOR')"
 
 

@@ -28,8 +28,8 @@ from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from approvals.fiscal import Period
+from approvals.lifecycle.states import RequestState
 from approvals.models import Consortium, Decision, FundRequest, Need, NeedDomain, Payment, Refund
-from approvals.states import RequestState
 from approvals.zone import local_day_bounds
 from reports.xlsx import Money, SheetWriter
 

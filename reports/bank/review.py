@@ -25,10 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Consortium
-from approvals.permissions import FINANCE
+from approvals.models.people import FINANCE
 from ledger.models import books
 from ledger.money import format_cents
 from reports.bank.match import (

@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import DuplicateError, NotFoundError
 from approvals.models import Consortium
-from approvals.permissions import FINANCE
+from approvals.models.people import FINANCE
 from approvals.zone import local_day
 from reports.bank.match import auto_match
 from reports.bank.statement_csv import StatementLine, parse_statement

@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from approvals.errors import InvalidInputError
+from approvals.lifecycle.requests import request_label
 from approvals.models import Consortium, FundRequest, Payment, Refund, Supplier
-from approvals.requests import request_label
 from ledger.models import accounts, books, transactions, transfers
 from ledger.values import Phase, TransferKind, UnmappedKindError, rule_for
 from reports.models import BankLine

@@ -28,12 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import audit
-from approvals.actors import system_actor
+from approvals.consortium.actors import system_actor
 from approvals.errors import NotFoundError
 from approvals.fiscal import Period
+from approvals.lifecycle.timers import run_timers
 from approvals.models import Consortium, Membership, Organisation, Role, User
 from approvals.notify import notify
-from approvals.timers import run_timers
 from approvals.zone import consortium_today
 from ledger.db import run_in_transaction
 from ledger.values import Finding

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import audit
-from approvals.actors import system_actor
+from approvals.consortium.actors import system_actor
 from approvals.fiscal import Period, financial_year
+from approvals.lifecycle.requests import request_label
+from approvals.lifecycle.states import HOLDS_FUNDS
+from approvals.lifecycle.timers import TimerReport, expire_approvals
 from approvals.models import Consortium, Decision, FundRequest
+from approvals.models.people import FINANCE
 from approvals.notify import notify
-from approvals.permissions import FINANCE
-from approvals.requests import request_label
-from approvals.states import HOLDS_FUNDS
-from approvals.timers import TimerReport, expire_approvals
 from approvals.zone import local_day_bounds
 from reports.jobs.tasks import SCHEDULER, YEAR_CLOSE_JOB, Clock, Outcome, once, people
 from reports.models import ExportKind, RunStatus
@@ -45,7 +45,8 @@ def financial_year_close(
     now: Clock,
     acquittal: ExportKind = ExportKind.ACQUITTAL,
 ) -> Outcome:
-    """Close ``year``; the lapse is the 30 June rule of ``approvals.timers``, run here too.
+    """Close ``year``; the lapse is the 30 June rule of ``approvals.lifecycle.timers``, run here
+    too.
 
     Running the rule here means the close never reports on a year whose approvals the 15-minute
     tick has not reached yet. The acquittal runs only after a close this process completed: a
@@ -102,7 +103,7 @@ def _lapsed_at_year_end(session: Session, consortium_id: int, year: Period) -> l
         .where(
             FundRequest.consortium_id == consortium_id,
             Decision.action.in_(("expire", "close")),
-            Decision.reason == f"{year.label} ended",  # as approvals.timers words it
+            Decision.reason == f"{year.label} ended",  # as approvals.lifecycle.timers words it
         )
         .order_by(FundRequest.number)
     ).scalars()

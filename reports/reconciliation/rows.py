@@ -18,6 +18,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
 from approvals.abn import display_abn
+from approvals.lifecycle.requests import request_label
 from approvals.models import (
     Category,
     Client,
@@ -28,7 +29,6 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.requests import request_label
 from ledger.models import accounts, transactions, transfers
 from reports.reconciliation.scope import BATCH, CategoryInfo, Rows, Scope, open_at_end
 from reports.xlsx import Money, SheetWriter

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from approvals.consortium.people import grant_role
 from approvals.errors import NotAllowedError
+from approvals.lifecycle.requests import current_approvers
 from approvals.models import FundRequest, Membership, Role
-from approvals.people import grant_role
-from approvals.requests import current_approvers
 from tests.support.world import A, Desk, World, as_
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
 from approvals.models import Payment
-from approvals.payments import PaymentInput
-from approvals.refunds import record_refund
 from ledger.db import make_engine, make_session_factory
 from ledger.verify import verify
 from migrations import upgrade

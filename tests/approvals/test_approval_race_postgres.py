@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from approvals.funds import move_between_envelopes
-from approvals.states import Action
-from approvals.transitions import transition
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from ledger import InsufficientFundsError, verify
 from tests.support.world import Desk, as_, fund, race
 

@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from approvals.attachments import MAX_BYTES, add_attachment, clean_filename, read_attachment, sniff
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
+from approvals.lifecycle.attachments import (
+    MAX_BYTES,
+    add_attachment,
+    clean_filename,
+    read_attachment,
+    sniff,
+)
 from approvals.models import AuditEvent
 from tests.support.world import Desk, as_
 

@@ -15,18 +15,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.amending import amend_amount
-from approvals.catalogue import add_category, add_supplier
-from approvals.clients import add_need, enrol_client
-from approvals.delegations import delegate
+from approvals.consortium.actors import Actor
+from approvals.consortium.catalogue import add_category, add_supplier
+from approvals.consortium.clients import add_need, enrol_client
+from approvals.consortium.people import create_user
+from approvals.consortium.setup import add_partner
 from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
 from approvals.funds import allocate, receive_grant
-from approvals.payments import PaymentInput
-from approvals.people import create_user
-from approvals.requests import RequestInput, create_request
-from approvals.setup import add_partner
-from approvals.transitions import transition
+from approvals.lifecycle.amending import amend_amount
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.requests import RequestInput, create_request
+from approvals.lifecycle.transitions import transition
+from approvals.policy.delegations import delegate
 from ledger.db import Base
 from ledger.errors import DomainError
 from tests.support.world import A, Desk, as_

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from approvals.catalogue import (
+from approvals.consortium.catalogue import (
     add_category,
     add_supplier,
     change_supplier_details,

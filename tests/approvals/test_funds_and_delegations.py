@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from approvals.delegations import delegate, revoke
+from approvals.consortium.people import grant_role
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.funds import allocate, move_between_envelopes, receive_grant, return_to_funder
 from approvals.models import AuditEvent, Decision, Delegation, Role
-from approvals.people import grant_role
+from approvals.policy.delegations import delegate, revoke
 from ledger import InsufficientFundsError, get_balance
 from tests.support.world import A, Desk, World, as_, build_world
 

@@ -52,12 +52,12 @@ from approvals.errors import (
 )
 from approvals.fiscal import financial_year
 from approvals.gst import gst_in_inclusive
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.requests import RequestInput, create_request, current_approvers
+from approvals.lifecycle.states import FINAL_STATES, TRANSITIONS, Action, RequestState, targets
+from approvals.lifecycle.timers import run_timers
+from approvals.lifecycle.transitions import transition
 from approvals.models import Consortium, Decision, FundRequest, Payment, RequestStep
-from approvals.payments import PaymentInput
-from approvals.requests import RequestInput, create_request, current_approvers
-from approvals.states import FINAL_STATES, TRANSITIONS, Action, RequestState, targets
-from approvals.timers import run_timers
-from approvals.transitions import transition
 from ledger import get_balance, verify
 from ledger.db import run_in_transaction
 from ledger.errors import DomainError, InsufficientFundsError, PendingExpiredError

@@ -15,11 +15,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from approvals.errors import CapExceededError, DuplicateError, InvalidInputError
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from approvals.models import Category, Consortium, FundRequest, Payment, Refund
-from approvals.payments import PaymentInput
-from approvals.refunds import record_refund
-from approvals.states import Action
-from approvals.transitions import transition
 from ledger import verify
 from tests.support.world import A, Desk, race
 

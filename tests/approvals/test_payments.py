@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError
+from approvals.lifecycle.payments import PaymentInput
 from approvals.models import RequestException
-from approvals.payments import PaymentInput
 from ledger import get_balance, verify
 from tests.support.world import A, Desk
 
@@ -141,8 +141,8 @@ def test_bad_payment_details_are_refused_by_field(
 
 
 def test_a_supplier_refund_returns_through_the_client_to_the_envelope(desk: Desk) -> None:
+    from approvals.lifecycle.refunds import record_refund
     from approvals.models import Payment
-    from approvals.refunds import record_refund
     from tests.support.world import as_
 
     request_id = approved(desk, 8_800, 800)

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotAllowedError
 from approvals.models import ApprovalPolicy
-from approvals.policies import publish, published_policy, save_draft
-from approvals.policy import default_rules
+from approvals.policy.rules import default_rules
+from approvals.policy.versions import publish, published_policy, save_draft
 from tests.support.world import World, as_
 
 

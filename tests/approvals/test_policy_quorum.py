@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from approvals.errors import InvalidInputError
 from approvals.models import RequestException, RequestStep, StepApprover
-from approvals.policies import publish, save_draft
-from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules
+from approvals.policy.rules import Quorum, RuleSpec, StepSpec, check_rules
+from approvals.policy.versions import publish, save_draft
 from tests.support.world import A, Desk, World, as_
 
 

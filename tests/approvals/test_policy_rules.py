@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.errors import InvalidInputError
-from approvals.policy import (
+from approvals.policy.rules import (
     Quorum,
     RequestFacts,
     RuleSpec,

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from approvals.errors import InvalidInputError
-from approvals.policy import Quorum, RuleSpec, StepSpec, default_rules
-from approvals.policy_text import rules_from_document, rules_to_text
-from approvals.policy_words import describe
+from approvals.policy.rules import Quorum, RuleSpec, StepSpec, default_rules
+from approvals.policy.text import rules_from_document, rules_to_text
+from approvals.policy.words import describe
 
 KNOWN = {"organisations": {"NGO2"}, "categories": {"bond", "furniture", "travel"}}
 

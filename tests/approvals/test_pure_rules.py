@@ -11,7 +11,7 @@ from approvals.business_days import add_business_days, business_days_between, is
 from approvals.errors import InvalidInputError, InvalidTransitionError
 from approvals.fiscal import financial_year, month_of, parse_financial_year, parse_month
 from approvals.gst import GstBasis, charge_to_funds, gst_in_inclusive, plausible_gst
-from approvals.states import FINAL_STATES, TRANSITIONS, Action, RequestState, targets
+from approvals.lifecycle.states import FINAL_STATES, TRANSITIONS, Action, RequestState, targets
 
 S, A = RequestState, Action
 EXPECTED = {

@@ -6,8 +6,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from approvals import audit
+from approvals.lifecycle.records import verify_records
 from approvals.models import Decision
-from approvals.records import verify_records
 from tests.support.world import Desk
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from approvals.errors import DuplicateError, InvalidInputError
+from approvals.lifecycle.refunds import record_refund
 from approvals.models import Refund
-from approvals.refunds import record_refund
 from ledger import verify
 from ledger.models import books, transactions
 from tests.support.world import Desk, as_

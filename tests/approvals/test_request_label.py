@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from approvals.lifecycle.requests import request_label
 from approvals.models import FundRequest
-from approvals.requests import request_label
 
 ROOT = Path(__file__).resolve().parents[2]
 # a hand-made label: R- followed by a zero-padded number, in Python or in a template

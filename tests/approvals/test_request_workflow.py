@@ -23,8 +23,8 @@ from approvals.models import (
     RequestException,
     RequestStep,
 )
-from approvals.policies import publish, save_draft
-from approvals.policy import RuleSpec, StepSpec
+from approvals.policy.rules import RuleSpec, StepSpec
+from approvals.policy.versions import publish, save_draft
 from ledger import LedgerError, verify
 from ledger.db import run_in_transaction
 from tests.support.world import A, Desk, as_
@@ -258,7 +258,7 @@ def test_after_a_send_back_the_new_round_is_decided_afresh(desk: Desk) -> None:
 
 
 def test_a_lower_amount_carries_on_but_a_higher_one_restarts_the_chain(desk: Desk) -> None:
-    from approvals.amending import amend_amount
+    from approvals.lifecycle.amending import amend_amount
 
     def amend(request_id: int, amount: int) -> FundRequest:
         return as_(

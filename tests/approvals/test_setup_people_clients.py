@@ -8,9 +8,24 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor, load_actor
 from approvals.audit import verify_trail
-from approvals.clients import add_need, change_status, clients_of, enrol_client, get_client
+from approvals.consortium.actors import Actor, load_actor
+from approvals.consortium.clients import (
+    add_need,
+    change_status,
+    clients_of,
+    enrol_client,
+    get_client,
+)
+from approvals.consortium.people import (
+    authenticate,
+    change_password,
+    check_password_strength,
+    create_user,
+    grant_role,
+    set_user_active,
+)
+from approvals.consortium.setup import add_partner
 from approvals.errors import (
     DuplicateError,
     InvalidInputError,
@@ -19,15 +34,6 @@ from approvals.errors import (
     NotFoundError,
 )
 from approvals.models import AuditEvent, ClientStatus, Role
-from approvals.people import (
-    authenticate,
-    change_password,
-    check_password_strength,
-    create_user,
-    grant_role,
-    set_user_active,
-)
-from approvals.setup import add_partner
 from ledger.queries import get_balance, trial_balance
 from tests.support.world import PASSWORD, World, as_, build_world, user_of
 

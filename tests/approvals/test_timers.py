@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from approvals.errors import NotAllowedError
+from approvals.lifecycle.timers import TimerReport, mark_carried_over, run_timers
 from approvals.models import FundRequest, Notification, RequestException, StepApprover
-from approvals.timers import TimerReport, mark_carried_over, run_timers
 from ledger import verify
 from ledger.db import run_in_transaction
 from tests.support.world import A, Desk, as_
@@ -141,7 +141,7 @@ def test_expiry_is_the_end_of_a_sydney_day_across_daylight_saving(
 def test_a_part_paid_request_past_its_expiry_is_closed_and_its_remainder_released(
     desk: Desk,
 ) -> None:
-    from approvals.payments import PaymentInput
+    from approvals.lifecycle.payments import PaymentInput
 
     request_id = approved(desk, amount=20_000)
     desk.act("fin", request_id, A.PAY, payment=PaymentInput("INV-T1", 5_000, 0, date(2026, 11, 20)))

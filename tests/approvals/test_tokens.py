@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals import idempotency, tokens
+from approvals import idempotency
+from approvals.consortium import tokens
+from approvals.consortium.people import change_password
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import ApiToken, AuditEvent, User
-from approvals.people import change_password
 from ledger.errors import IdempotencyConflictError
 from tests.support.world import PASSWORD, World, as_
 

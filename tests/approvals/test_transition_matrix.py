@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor, system_actor
+from approvals.consortium.actors import Actor, system_actor
 from approvals.errors import ApprovalError, InvalidTransitionError, NotAllowedError, NotFoundError
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.states import TRANSITIONS, Action, RequestState
+from approvals.lifecycle.transitions import transition
 from approvals.models import Decision, FundRequest
-from approvals.payments import PaymentInput
-from approvals.states import TRANSITIONS, Action, RequestState
-from approvals.transitions import transition
 from ledger import verify
 from ledger.models import transfers
 from tests.support.world import A, Desk

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
-from approvals import tokens
+from approvals.consortium import tokens
 from approvals.models import Decision, RequestStep
 from ledger import verify
 from ledger.db import make_engine, make_session_factory, run_in_transaction

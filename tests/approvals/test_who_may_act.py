@@ -13,15 +13,22 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor, system_actor
-from approvals.delegations import delegate
+from approvals.consortium.actors import Actor, system_actor
+from approvals.lifecycle.permissions import (
+    WHO_MAY,
+    Party,
+    Situation,
+    lead_roles,
+    never_takes,
+    offered,
+)
+from approvals.lifecycle.requests import can_see
+from approvals.lifecycle.states import TRANSITIONS, Action, RequestState
+from approvals.lifecycle.transitions import deciders_now, transition
 from approvals.models import FundRequest, Role
-from approvals.permissions import WHO_MAY, Party, Situation, lead_roles, never_takes, offered
-from approvals.policies import publish, save_draft
-from approvals.policy import RuleSpec, StepSpec
-from approvals.requests import can_see
-from approvals.states import TRANSITIONS, Action, RequestState
-from approvals.transitions import deciders_now, transition
+from approvals.policy.delegations import delegate
+from approvals.policy.rules import RuleSpec, StepSpec
+from approvals.policy.versions import publish, save_draft
 from ledger.errors import DomainError
 from tests.approvals.test_transition_matrix import ACTING, REACH
 from tests.support.world import A, Desk, as_

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from approvals.fiscal import Period, financial_year, month
 from approvals.funds import receive_gst_refund, return_to_funder, reverse
 from approvals.models import Category, Consortium, Payment, User

@@ -21,10 +21,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from approvals.clients import add_need, change_status, enrol_client
+from approvals.consortium.clients import add_need, change_status, enrol_client
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year, parse_financial_year, parse_month
 from approvals.funds import receive_grant, return_to_funder, reverse
+from approvals.lifecycle.payments import PaymentInput
 from approvals.models import (
     Client,
     ClientStatus,
@@ -35,7 +36,6 @@ from approvals.models import (
     Payment,
     Refund,
 )
-from approvals.payments import PaymentInput
 from demo.base import CODE
 from ledger.db import make_engine, make_session_factory
 from ledger.models import accounts, books, transfers

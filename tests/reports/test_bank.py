@@ -18,17 +18,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from approvals.errors import (
     ConflictError,
     DuplicateError,
     InvalidInputError,
     NotAllowedError,
 )
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from approvals.models import AuditEvent, Consortium, FundRequest, Payment, Refund, User
-from approvals.payments import PaymentInput
-from approvals.states import Action
-from approvals.transitions import transition
 from demo.base import CODE
 from ledger import close_period
 from ledger.db import make_engine

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import funds
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from approvals.errors import ConflictError, InvalidInputError, NotAllowedError
 from approvals.fiscal import Period, financial_year, month
 from approvals.models import AuditEvent, Consortium, Payment, User

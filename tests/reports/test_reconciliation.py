@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.errors import InvalidInputError
 from approvals.fiscal import Period, financial_year, month_of
+from approvals.lifecycle.payments import PaymentInput
 from approvals.models import (
     Attachment,
     Client,
@@ -40,7 +41,6 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.payments import PaymentInput
 from demo.base import CODE
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.models import accounts, books, transfers

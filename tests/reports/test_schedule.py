@@ -21,9 +21,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals.fiscal import parse_financial_year
+from approvals.lifecycle.requests import request_label
+from approvals.lifecycle.timers import mark_carried_over, run_timers
 from approvals.models import AuditEvent, Consortium, FundRequest, Notification
-from approvals.requests import request_label
-from approvals.timers import mark_carried_over, run_timers
 from ledger import verify
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from reports.jobs.schedule import JOBS, JobSpec, Site, due_runs, first_business_day, run_due

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approvals import audit
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
 from approvals.models import AuditEvent, AuditHead, Payment
-from approvals.payments import PaymentInput
-from approvals.refunds import record_refund
 from ledger.chain import transaction_hash, transfer_content
 from ledger.models import accounts, books, transactions, transfers
 from ledger.verify import verify

@@ -13,18 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from approvals.actors import Actor, load_actor
-from approvals.catalogue import add_category, add_supplier, verify_supplier
-from approvals.clients import add_need, change_status, enrol_client
+from approvals.consortium.actors import Actor, load_actor
+from approvals.consortium.catalogue import add_category, add_supplier, verify_supplier
+from approvals.consortium.clients import add_need, change_status, enrol_client
+from approvals.consortium.people import create_user, grant_role
+from approvals.consortium.setup import add_partner, create_consortium
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.requests import RequestInput, create_request
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from approvals.models import ClientStatus, FundRequest, Organisation, Payment, Role, User
-from approvals.payments import PaymentInput
-from approvals.people import create_user, grant_role
-from approvals.policies import publish, save_draft
-from approvals.policy import default_rules
-from approvals.requests import RequestInput, create_request
-from approvals.setup import add_partner, create_consortium
-from approvals.states import Action
-from approvals.transitions import transition
+from approvals.policy.rules import default_rules
+from approvals.policy.versions import publish, save_draft
 from ledger import Transfer, TransferKind, get_balance, post_entry
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.values import JournalEntry

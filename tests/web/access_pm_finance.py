@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.actors import load_actor
-from approvals.catalogue import add_supplier
+from approvals.consortium.actors import load_actor
+from approvals.consortium.catalogue import add_supplier
 from approvals.models import FundRequest, Organisation, Payment, User
 from ledger.db import run_in_transaction
 from tests.support.clock import CLOCK

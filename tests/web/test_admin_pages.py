@@ -29,9 +29,9 @@ from approvals.models import (
     Organisation,
     User,
 )
-from approvals.policies import published_policy
-from approvals.policy import RuleSpec, StepSpec
-from approvals.policy_text import rules_to_text
+from approvals.policy.rules import RuleSpec, StepSpec
+from approvals.policy.text import rules_to_text
+from approvals.policy.versions import published_policy
 from demo.base import CODE
 from ledger.queries import get_balance
 from reports.jobs.schedule import JOBS

@@ -13,11 +13,11 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from approvals import people, tokens
-from approvals.actors import load_actor
+from approvals.consortium import people, tokens
+from approvals.consortium.actors import load_actor
 from approvals.fiscal import financial_year
+from approvals.lifecycle.states import COUNTED_STATES
 from approvals.models import Category, Client, FundRequest, Need, Supplier, User
-from approvals.states import COUNTED_STATES
 from demo.base import PASSWORD
 from ledger.db import run_in_transaction
 from tests.support.clock import CLOCK

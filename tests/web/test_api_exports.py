@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals import idempotency
+from approvals.consortium.setup import create_consortium
 from approvals.errors import InvalidInputError
 from approvals.models import AuditEvent, Payment
-from approvals.setup import create_consortium
 from ledger.db import run_in_transaction
 from reports.models import ExportKind, ExportRun
 from reports.runs import EXPORTERS, ExportOrder, media_types, run_export

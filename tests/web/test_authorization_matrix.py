@@ -22,8 +22,9 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 import tests.web
-from approvals.actors import load_actor
-from approvals.attachments import add_attachment
+from approvals.consortium.actors import load_actor
+from approvals.consortium.tokens import create_token, hash_secret
+from approvals.lifecycle.attachments import add_attachment
 from approvals.models import (
     ApiToken,
     ApprovalPolicy,
@@ -36,7 +37,6 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.tokens import create_token, hash_secret
 from ledger.db import run_in_transaction
 from ledger.models import JournalTransaction
 from tests.support.clock import CLOCK

@@ -17,8 +17,11 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
 from approvals.gst import gst_in_inclusive
+from approvals.lifecycle.requests import RequestInput, create_request
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from approvals.models import (
     Category,
     Client,
@@ -29,9 +32,6 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.requests import RequestInput, create_request
-from approvals.states import Action
-from approvals.transitions import transition
 from demo.base import CODE
 from ledger.db import run_in_transaction
 from ledger.errors import DomainError

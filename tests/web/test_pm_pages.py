@@ -14,10 +14,10 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from approvals.consortium.setup import envelope_account
 from approvals.fiscal import financial_year
 from approvals.models import Consortium, FundRequest, Organisation, Payment, Refund
-from approvals.policies import published_policy
-from approvals.setup import envelope_account
+from approvals.policy.versions import published_policy
 from demo.base import CODE
 from ledger.money import format_cents
 from ledger.queries import get_balance
@@ -270,9 +270,9 @@ def test_signed_out_people_are_sent_to_sign_in(client: Any) -> None:
 @pytest.mark.calendar
 def test_spend_follows_a_refund_and_a_renamed_category_at_once(app: Flask, login: Any) -> None:
     """The spend figures are remembered per process until the book moves: prove they move."""
-    from approvals.actors import load_actor
+    from approvals.consortium.actors import load_actor
+    from approvals.lifecycle.refunds import record_refund
     from approvals.models import Category, User
-    from approvals.refunds import record_refund
     from approvals.spend import net_spend
     from ledger.db import run_in_transaction
 

@@ -333,8 +333,8 @@ def test_every_sf_and_request_form_refuses_bad_input_by_field_and_changes_nothin
 @pytest.mark.calendar
 def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, login: Any) -> None:
     """TL NGO2 stands in for TL NGO1 today: the page and the API both let them in."""
-    from approvals.actors import load_actor
-    from approvals.delegations import delegate
+    from approvals.consortium.actors import load_actor
+    from approvals.policy.delegations import delegate
     from ledger.db import run_in_transaction
 
     def arrange(session: Any) -> None:

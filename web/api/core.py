@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
-from approvals import idempotency, tokens
-from approvals.actors import Actor, load_actor
+from approvals import idempotency
+from approvals.consortium import tokens
+from approvals.consortium.actors import Actor, load_actor
 from approvals.errors import InvalidInputError
 from ledger.db import run_in_transaction
 from web.api.base import blueprint

@@ -23,7 +23,7 @@ from flask import Response, current_app, send_file, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import ServiceUnavailable
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ConflictError
 from ledger.errors import DomainError
 from reports.export_service import (

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import funds
-from approvals.actors import Actor
-from approvals.clients import LEAD_READERS, client_account, clients_of
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import LEAD_READERS, client_account, clients_of
+from approvals.consortium.setup import envelope_account
 from approvals.errors import NotFoundError
 from approvals.models import Consortium, Organisation, Role
-from approvals.permissions import FINANCE
-from approvals.setup import envelope_account
+from approvals.models.people import FINANCE
 from ledger.models import accounts, books
 from ledger.queries import balance_as_of, get_balance, list_entries, trial_balance
 from ledger.values import Posted

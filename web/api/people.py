@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Unauthorized
 
-from approvals import tokens
-from approvals.actors import Actor
+from approvals.consortium import tokens
+from approvals.consortium.actors import Actor
+from approvals.consortium.people import authenticate
+from approvals.consortium.throttle import forget_attempt
 from approvals.models import Consortium, Membership, Organisation, Role, User
-from approvals.people import authenticate
-from approvals.throttle import forget_attempt
 from ledger.db import run_in_transaction
 from web.api.core import int_cursor, load_body, page, read, reply, route, str_cursor, write
 from web.api.schemas import (

@@ -1,8 +1,9 @@
 """Clients, their needs, and fund requests with every action of their life
 (docs/approvals.md#lifecycle).
 
-Scope is the services' own: ``approvals.clients`` decides who sees a client (and audits the
-read), ``approvals.requests.can_see`` who sees a request. Anything out of scope is a 404.
+Scope is the services' own: ``approvals.consortium.clients`` decides who sees a client (and audits
+the
+read), ``approvals.lifecycle.requests.can_see`` who sees a request. Anything out of scope is a 404.
 """
 
 from __future__ import annotations
@@ -14,21 +15,21 @@ from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.clients import get_client, visible_clients
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import get_client, visible_clients
 from approvals.errors import InvalidInputError, NotFoundError
-from approvals.models import Client, FundRequest, Need, Role
-from approvals.payments import PaymentInput
-from approvals.permissions import Situation, offered, who_may
-from approvals.queries import visible_requests
-from approvals.requests import (
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.permissions import Situation, offered, who_may
+from approvals.lifecycle.queries import visible_requests
+from approvals.lifecycle.requests import (
     RequestInput,
     can_see,
     create_request,
     request_label,
 )
-from approvals.states import Action, RequestState
-from approvals.transitions import deciders_now, require_part, transition
+from approvals.lifecycle.states import Action, RequestState
+from approvals.lifecycle.transitions import deciders_now, require_part, transition
+from approvals.models import Client, FundRequest, Need, Role
 from web.api.core import int_cursor, page, read, renamed, route, str_cursor, write
 from web.api.schemas import (
     ApproveSchema,
@@ -111,7 +112,7 @@ def client_needs(client_id: int) -> Response:
 
 def dump_request(session: Session, who: Actor, request: FundRequest) -> dict[str, Any]:
     """One request, with the routes of the actions the caller may take on it now: the same
-    offer as the request's page (``approvals.permissions.offered``)."""
+    offer as the request's page (``approvals.lifecycle.permissions.offered``)."""
     dumped: dict[str, Any] = RequestSchema().dump(request)
     dumped["label"] = request_label(request)
     deciders = deciders_now(session, who, request, now())
@@ -186,7 +187,8 @@ def new_request() -> Response:
 
 
 def _part_in(request_id: int, action: Action) -> Callable[[Session, Actor], None]:
-    """Scope (404) and role (403) before the body: see ``approvals.transitions.require_part``."""
+    """Scope (404) and role (403) before the body: see
+    ``approvals.lifecycle.transitions.require_part``."""
 
     def guard(session: Session, who: Actor) -> None:
         found = find_request(session, who, request_id)
@@ -240,7 +242,8 @@ def _act(
     return dump_request(session, who, moved)
 
 
-# Who may take each one is appended from approvals.permissions.WHO_MAY, the service's own table.
+# Who may take each one is appended from approvals.lifecycle.permissions.WHO_MAY, the service's own
+# table.
 ACTIONS: dict[str, tuple[Action, str]] = {
     "submit": (Action.SUBMIT, "Submit a draft, or resubmit a returned request"),
     "approve": (Action.APPROVE, "Approve the current step, optionally reducing the amount"),

@@ -15,8 +15,8 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
 
 from approvals.errors import InvalidInputError
+from approvals.lifecycle.states import RequestState
 from approvals.models import NeedDomain
-from approvals.states import RequestState
 from ledger.dates import DATE_WINDOW, ISO_DAY
 from ledger.errors import InvalidAmountError
 from ledger.money import cents_to_decimal_text, parse_cents

@@ -16,9 +16,9 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
 from approvals.audit import verify_trail
-from approvals.clients import get_client
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import get_client
 from approvals.models import AuditEvent, AuditHead, Client, Consortium, Role, User
 from ledger.models import accounts, books
 from ledger.queries import (

@@ -11,11 +11,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ApprovalError, NotFoundError
+from approvals.lifecycle.queries import names_by_label
 from approvals.models import Role
-from approvals.permissions import FINANCE
-from approvals.queries import names_by_label
+from approvals.models.people import FINANCE
 from reports.bank.match import AUTO, MATCH_WINDOW_DAYS, REVIEW_WINDOW_DAYS
 from reports.bank.review import (
     explain_line,

@@ -24,10 +24,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ApprovalError
 from approvals.fiscal import parse_month
-from approvals.queries import names_by_label
+from approvals.lifecycle.queries import names_by_label
 from ledger.errors import DomainError
 from reports.closing import sign_off_month
 from reports.export_service import READERS, RUNNERS, newest_runs, order_now, take_download

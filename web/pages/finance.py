@@ -20,12 +20,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from approvals.abn import display_abn
-from approvals.actors import Actor
-from approvals.catalogue import add_supplier as add_supplier_record
-from approvals.catalogue import verify_supplier as verify_supplier_record
+from approvals.consortium.actors import Actor
+from approvals.consortium.catalogue import add_supplier as add_supplier_record
+from approvals.consortium.catalogue import verify_supplier as verify_supplier_record
 from approvals.errors import NotFoundError
 from approvals.funds import receive_grant as receive_grant_funds
 from approvals.funds import receive_gst_refund, return_to_funder
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.refunds import record_refund
+from approvals.lifecycle.requests import request_label
+from approvals.lifecycle.states import HOLDS_FUNDS, TRANSITIONS, Action, RequestState
+from approvals.lifecycle.transitions import transition
 from approvals.models import (
     Category,
     Client,
@@ -38,12 +43,7 @@ from approvals.models import (
     Supplier,
     User,
 )
-from approvals.payments import PaymentInput
-from approvals.permissions import FINANCE
-from approvals.refunds import record_refund
-from approvals.requests import request_label
-from approvals.states import HOLDS_FUNDS, TRANSITIONS, Action, RequestState
-from approvals.transitions import transition
+from approvals.models.people import FINANCE
 from ledger.errors import DomainError
 from ledger.money import format_cents
 from ledger.queries import get_balances

@@ -10,11 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import ApprovalError
+from approvals.lifecycle.requests import request_label
 from approvals.models import Consortium, Notification, Role
-from approvals.permissions import APPROVING, FINANCE
-from approvals.requests import request_label
+from approvals.models.people import APPROVING, FINANCE
 from approvals.zone import zone_of
 from ledger.money import format_cents
 from web.session import actor, db_session

@@ -10,8 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
+from approvals.lifecycle.queries import availabilities, awaiting, names
 from approvals.models import Client, Decision, FundRequest, Role
-from approvals.queries import availabilities, awaiting, names
 from web.session import actor, db_session, local_today
 
 blueprint = Blueprint("inbox", __name__, url_prefix="/approvals")

@@ -9,7 +9,7 @@ from flask_login import login_required
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.models import Notification
 from web.clock import now
 from web.session import actor, as_actor, db_session

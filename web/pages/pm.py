@@ -18,7 +18,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import NotFoundError
 from approvals.funds import allocate as allocate_funds
 from approvals.funds import move_between_envelopes
@@ -28,8 +28,8 @@ from approvals.models import (
     Role,
     User,
 )
-from approvals.policies import published_policy
-from approvals.policy_words import describe
+from approvals.policy.versions import published_policy
+from approvals.policy.words import describe
 from ledger.money import format_cents
 from ledger.values import Posted
 from web import charts

@@ -11,11 +11,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.setup import envelope_account
 from approvals.fiscal import Period, financial_year
+from approvals.lifecycle.queries import names_by_label
 from approvals.models import Consortium, Organisation, OrgKind
-from approvals.queries import names_by_label
-from approvals.setup import envelope_account
 from approvals.spend import Spend, net_spend
 from ledger.models import accounts, books, transactions, transfers
 from ledger.queries import get_balances, totals

@@ -1,6 +1,6 @@
 """One fund request: its story, its money, its documents, and the actions open to the viewer.
 
-Every action goes through ``approvals.transitions.transition``; this page only offers the
+Every action goes through ``approvals.lifecycle.transitions.transition``; this page only offers the
 buttons the state table and the viewer's part in the request make sensible, and the service
 decides.
 """
@@ -24,9 +24,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
-from approvals.actors import Actor
-from approvals.attachments import add_attachment, read_attachment
+from approvals.consortium.actors import Actor
 from approvals.errors import ApprovalError, NotAllowedError, NotFoundError
+from approvals.lifecycle.attachments import add_attachment, read_attachment
+from approvals.lifecycle.permissions import Situation, offered
+from approvals.lifecycle.queries import availability, client_history, names
+from approvals.lifecycle.requests import can_see
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import deciders_now, transition
 from approvals.models import (
     Attachment,
     Category,
@@ -41,11 +46,6 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
-from approvals.permissions import Situation, offered
-from approvals.queries import availability, client_history, names
-from approvals.requests import can_see
-from approvals.states import Action
-from approvals.transitions import deciders_now, transition
 from ledger.errors import DomainError
 from web.clock import now
 from web.errors import status_of
@@ -96,7 +96,8 @@ def _visible(request_id: int) -> tuple[FundRequest, set[int]]:
 
 
 def offered_actions(who: Actor, found: FundRequest, deciders: set[int]) -> list[Action]:
-    """The table's offer (``approvals.permissions.offered``); the service still checks each."""
+    """The table's offer (``approvals.lifecycle.permissions.offered``); the service still checks
+    each."""
     return offered(who, Situation.of(found), deciders)
 
 

@@ -1,7 +1,7 @@
 """The Support Facilitator's day: my clients and their needs, my requests, a new request.
 
 Opening a client record is a read of health-adjacent information, so it goes through
-``approvals.clients.get_client`` in a committed unit of work: the audit trail records it.
+``approvals.consortium.clients.get_client`` in a committed unit of work: the audit trail records it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,26 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.clients import add_need, change_status, enrol_client, get_client, visible_clients
-from approvals.clients import can_see as can_see_client
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import (
+    add_need,
+    change_status,
+    enrol_client,
+    get_client,
+    visible_clients,
+)
+from approvals.consortium.clients import can_see as can_see_client
 from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
+from approvals.lifecycle.queries import (
+    client_availability,
+    client_history,
+    my_requests,
+    names,
+    page,
+)
+from approvals.lifecycle.requests import RequestInput, create_request
+from approvals.lifecycle.states import Action
+from approvals.lifecycle.transitions import transition
 from approvals.models import (
     Category,
     Client,
@@ -28,10 +44,6 @@ from approvals.models import (
     Role,
     Supplier,
 )
-from approvals.queries import client_availability, client_history, my_requests, names, page
-from approvals.requests import RequestInput, create_request
-from approvals.states import Action
-from approvals.transitions import transition
 from ledger.errors import DomainError
 from web.clock import now
 from web.errors import status_of

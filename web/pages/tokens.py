@@ -1,5 +1,5 @@
 """Personal API tokens: list mine, make one with a name and an expiry (its secret shown once),
-revoke one. The services are ``approvals.tokens``; only the secret's hash is ever stored.
+revoke one. The services are ``approvals.consortium.tokens``; only the secret's hash is ever stored.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy.orm import Session
 
-from approvals import tokens
-from approvals.actors import Actor
+from approvals.consortium import tokens
+from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError
 from approvals.models import Consortium
 from approvals.zone import local_midnight

@@ -10,8 +10,8 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.catalogue import add_category, set_category_active
+from approvals.consortium.actors import Actor
+from approvals.consortium.catalogue import add_category, set_category_active
 from approvals.errors import NotFoundError
 from approvals.models import (
     Category,

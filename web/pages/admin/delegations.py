@@ -12,13 +12,13 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.delegations import delegate, revoke
+from approvals.consortium.actors import Actor
+from approvals.consortium.people import belongs_to
 from approvals.errors import NotFoundError
 from approvals.models import (
     Delegation,
 )
-from approvals.people import belongs_to
+from approvals.policy.delegations import delegate, revoke
 from web.clock import now
 from web.forms import FormReader
 from web.pages.admin.blueprint import blueprint

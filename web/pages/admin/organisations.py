@@ -9,12 +9,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from approvals.abn import display_abn
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.setup import add_partner, envelope_account
 from approvals.models import (
     Consortium,
     OrgKind,
 )
-from approvals.setup import add_partner, envelope_account
 from ledger.errors import UnknownAccountError
 from ledger.queries import get_balance
 from web.clock import now

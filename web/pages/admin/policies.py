@@ -1,7 +1,7 @@
 """The approval policy editor: versions, drafts from text, publishing (docs/approvals.md#policy).
 
 The text is decoded here (nesting bounded, refused text refused); reading it into rules, checking
-them and describing them in words is domain code (approvals/policy_text.py, policy_words.py).
+them and describing them in words is domain code (approvals/policy/text.py, policy_words.py).
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import (
     ApprovalPolicy,
     Category,
     User,
 )
-from approvals.policies import publish, rules_of, save_draft
-from approvals.policy import RuleSpec, check_rules, default_rules
-from approvals.policy_text import rules_from_document, rules_to_text
-from approvals.policy_words import describe
+from approvals.policy.rules import RuleSpec, check_rules, default_rules
+from approvals.policy.text import rules_from_document, rules_to_text
+from approvals.policy.versions import publish, rules_of, save_draft
+from approvals.policy.words import describe
 from web.clock import now
 from web.forms import FormReader
 from web.input_guard import REFUSED_TEXT, TooDeepError, parse_json, refused_path

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.models import (
     ApprovalPolicy,
     AuditEvent,

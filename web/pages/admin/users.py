@@ -12,7 +12,8 @@ from flask_login import login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.people import belongs_to, create_user, grant_role, set_user_active
 from approvals.errors import NotFoundError
 from approvals.models import (
     Delegation,
@@ -21,7 +22,6 @@ from approvals.models import (
     Role,
     User,
 )
-from approvals.people import belongs_to, create_user, grant_role, set_user_active
 from web.clock import now
 from web.forms import FormReader
 from web.pages.admin.blueprint import blueprint

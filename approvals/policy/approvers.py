@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from approvals.models import Delegation, FundRequest, Membership, Organisation, Role, User
 from approvals.models.people import NEVER_APPROVE
-from approvals.policy import parse_approver
+from approvals.policy.rules import parse_approver
 
 
 def _holders(session: Session, role: Role, organisation_id: int, on: date) -> set[int]:

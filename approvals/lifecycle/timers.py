@@ -18,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor, system_actor
 from approvals.business_days import business_days_between
-from approvals.chain import eligible
+from approvals.consortium.actors import Actor, system_actor
 from approvals.errors import NotAllowedError, NotFoundError
 from approvals.fiscal import financial_year
+from approvals.lifecycle.requests import request_label
+from approvals.lifecycle.states import HOLDS_FUNDS, Action, RequestState
+from approvals.lifecycle.transitions import transition
 from approvals.models import (
     Consortium,
     Decision,
@@ -31,11 +33,9 @@ from approvals.models import (
     RequestStep,
     StepApprover,
 )
+from approvals.models.people import FINANCE
 from approvals.notify import notify
-from approvals.permissions import FINANCE
-from approvals.requests import request_label
-from approvals.states import HOLDS_FUNDS, Action, RequestState
-from approvals.transitions import transition
+from approvals.policy.approvers import eligible
 from approvals.zone import consortium_today, local_day, local_today
 from ledger.errors import DomainError
 

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import ApiToken, AuditEvent, Membership, Organisation, Role, User
+from approvals.models.people import APPROVING
 
 _HASHER = PasswordHasher()
 # Hashing this once means an unknown e-mail costs the same time as a wrong password.
@@ -220,9 +221,6 @@ def grant_role(
     return membership
 
 
-APPROVER_ROLES = frozenset({Role.TL, Role.PM, Role.FIN_MGR, Role.CEO})
-
-
 def _refuse_admin_who_approves(
     session: Session,
     organisation: Organisation,
@@ -232,10 +230,11 @@ def _refuse_admin_who_approves(
     valid_to: date | None,
 ) -> None:
     """SoD 4: nobody is ADMIN and an approver in one consortium at once (not even by their own
-    grant); approvers are resolved without administrators as well (``approvals.chain``)."""
+    grant); approvers are resolved without administrators as well
+    (``approvals.policy.approvers``)."""
     if role is Role.ADMIN:
-        clashing = APPROVER_ROLES
-    elif role in APPROVER_ROLES:
+        clashing = frozenset(APPROVING)
+    elif role in APPROVING:
         clashing = frozenset({Role.ADMIN})
     else:
         return

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.consortium.people import consortium_of
 from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import ApiToken, User
-from approvals.people import consortium_of
 
 PREFIX = "fp_"
 MAX_PERSONAL_DAYS = 366

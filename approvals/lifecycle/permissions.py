@@ -14,13 +14,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
+from approvals.lifecycle.states import TRANSITIONS, Action, RequestState
 from approvals.models import FundRequest, Role
-from approvals.states import TRANSITIONS, Action, RequestState
-
-# Finance at the lead agency: payments, refunds, suppliers, grants, bank statements, exports, the
-# month close. Every check of "is this finance" reads this one pair.
-FINANCE = (Role.FIN, Role.FIN_MGR)
+from approvals.models.people import APPROVING
 
 
 class Party(StrEnum):
@@ -62,11 +59,8 @@ LEAD_ROLES: dict[Party, Role] = {
     P.FIN_MGR: Role.FIN_MGR,
     P.CEO: Role.CEO,
 }
-# The roles that decide steps: a delegation goes only to someone holding one
-# (approvals/delegations.py), and they have an approvals inbox. Someone not named on a request's
-# current step takes part in its decisions if they are a TL, or hold one of the others at the
-# lead agency.
-APPROVING = (Role.TL, Role.PM, Role.FIN_MGR, Role.CEO)
+# Someone not named on a request's current step takes part in its decisions if they are a TL,
+# or hold one of the other APPROVING roles (approvals/models/people.py) at the lead agency.
 
 _LABELS: dict[Party, str] = {
     P.REQUESTER: "the requester",

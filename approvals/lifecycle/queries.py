@@ -12,11 +12,12 @@ from datetime import date
 from sqlalchemy import Exists, Select, or_, select
 from sqlalchemy.orm import Session
 
-from approvals.actors import Actor
-from approvals.chain import delegators_for
-from approvals.clients import LEAD_READERS
-from approvals.clients import can_see as can_see_client
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import LEAD_READERS
+from approvals.consortium.clients import can_see as can_see_client
+from approvals.consortium.setup import envelope_account
 from approvals.fiscal import Period, financial_year
+from approvals.lifecycle.states import CHARGED_STATES, RequestState
 from approvals.models import (
     Category,
     Client,
@@ -28,8 +29,7 @@ from approvals.models import (
     StepApprover,
     User,
 )
-from approvals.setup import envelope_account
-from approvals.states import CHARGED_STATES, RequestState
+from approvals.policy.approvers import delegators_for
 from ledger.queries import get_balances
 from ledger.values import Balance
 

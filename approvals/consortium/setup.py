@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.abn import normalise_abn
-from approvals.actors import Actor, system_email
 from approvals.business_days import STATES
+from approvals.consortium.actors import Actor, system_email
+from approvals.consortium.people import create_user_record, grant_role
 from approvals.errors import DuplicateError, InvalidInputError
 from approvals.gst import GstBasis
 from approvals.models import Consortium, Organisation, OrgKind, Role, User
-from approvals.people import create_user_record, grant_role
 from ledger.books import fund, open_account, open_book
 from ledger.values import BOOK_CODE
 

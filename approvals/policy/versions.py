@@ -9,12 +9,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
-from approvals.chain import known_approvers
+from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from approvals.models import ApprovalPolicy, PolicyRule, PolicyStep, Role
-from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules
-from approvals.requests import actor_today
+from approvals.policy.approvers import known_approvers
+from approvals.policy.rules import Quorum, RuleSpec, StepSpec, check_rules
+from approvals.zone import consortium_today
 
 
 def save_draft(
@@ -84,7 +84,7 @@ def publish(session: Session, actor: Actor, policy_id: int, *, now: datetime) ->
         )
     rules = rules_of(session, policy.id)
     problems = check_rules(rules) or unmet_quorums(
-        session, actor.consortium_id, rules, actor_today(session, actor, now)
+        session, actor.consortium_id, rules, consortium_today(session, actor.consortium_id, now)
     )
     if problems:
         raise InvalidInputError(" ".join(problems), fields={"rules": problems[0]})
@@ -119,7 +119,7 @@ def unmet_quorums(
 
     Only steps whose approvers are known before any request (``ROLE@lead``, ``user:ID``) are
     counted here; one naming the requesting NGO's people is checked when a request reaches it,
-    where a shortfall escalates (approvals/approving.py, docs/approvals.md#policy).
+    where a shortfall escalates (approvals/lifecycle/approving.py, docs/approvals.md#policy).
     """
     problems: list[str] = []
     for rule in rules:

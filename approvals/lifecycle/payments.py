@@ -14,9 +14,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from approvals.clients import client_account
+from approvals.consortium.clients import client_account
+from approvals.consortium.setup import envelope_account
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError
 from approvals.gst import GstBasis, charge_to_funds, plausible_gst
+from approvals.lifecycle.permissions import lead_roles
+from approvals.lifecycle.requests import Context, request_label, require_reason
+from approvals.lifecycle.states import Action, RequestState
 from approvals.locks import locked
 from approvals.models import (
     Category,
@@ -27,10 +31,6 @@ from approvals.models import (
     RequestException,
     Supplier,
 )
-from approvals.permissions import lead_roles
-from approvals.requests import Context, request_label, require_reason
-from approvals.setup import envelope_account
-from approvals.states import Action, RequestState
 from approvals.zone import local_day
 from ledger.models import transfers
 from ledger.money import format_cents

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from approvals.errors import InvalidInputError
-from approvals.policy import Quorum, RuleSpec, StepSpec, check_rules, parse_approver
+from approvals.policy.rules import Quorum, RuleSpec, StepSpec, check_rules, parse_approver
 from ledger.errors import InvalidAmountError
 from ledger.money import cents_to_decimal_text, parse_cents
 

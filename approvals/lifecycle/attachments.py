@@ -18,10 +18,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
+from approvals.lifecycle.requests import can_see
 from approvals.models import Attachment, FundRequest, Role
-from approvals.requests import can_see
 
 MAX_BYTES = 10 * 1024 * 1024  # a phone photo of a quote is 2-5 MB
 KINDS = ("quote", "invoice", "receipt", "other")

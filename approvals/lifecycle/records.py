@@ -26,10 +26,10 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from approvals.audit import decision_digest
+from approvals.lifecycle.payments import payment_key
+from approvals.lifecycle.requests import request_label
+from approvals.lifecycle.states import CHARGED_STATES
 from approvals.models import AuditEvent, Consortium, Decision, FundRequest, Payment, Refund
-from approvals.payments import payment_key
-from approvals.requests import request_label
-from approvals.states import CHARGED_STATES
 from ledger.models import accounts, books, transactions, transfers
 from ledger.money import format_cents
 from ledger.values import Finding

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor, load_actor
+from approvals.consortium.actors import Actor, load_actor
+from approvals.consortium.people import belongs_to
 from approvals.errors import InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Delegation, Role, User
-from approvals.people import belongs_to
-from approvals.permissions import APPROVING
+from approvals.models.people import APPROVING
 
 
 def delegate(

@@ -13,14 +13,20 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
-from approvals.approving import submit
+from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from approvals.gst import GstBasis, charge_to_funds, plausible_gst
+from approvals.lifecycle.approving import submit
+from approvals.lifecycle.requests import (
+    Context,
+    can_see,
+    close_steps,
+    request_label,
+    require_requester,
+)
+from approvals.lifecycle.states import EDITABLE, IN_FLIGHT, Action
 from approvals.locks import locked
 from approvals.models import Consortium, Decision, FundRequest, Supplier
-from approvals.requests import Context, can_see, close_steps, request_label, require_requester
-from approvals.states import EDITABLE, IN_FLIGHT, Action
 
 
 def amend_amount(

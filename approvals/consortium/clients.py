@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import (
     DuplicateError,
     InvalidInputError,

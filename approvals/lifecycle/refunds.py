@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
-from approvals.clients import client_account
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import client_account
+from approvals.consortium.setup import envelope_account
 from approvals.errors import DuplicateError, InvalidInputError, NotFoundError
+from approvals.lifecycle.requests import request_label
 from approvals.locks import locked
 from approvals.models import (
     Category,
@@ -26,9 +28,7 @@ from approvals.models import (
     Payment,
     Refund,
 )
-from approvals.permissions import FINANCE
-from approvals.requests import request_label
-from approvals.setup import envelope_account
+from approvals.models.people import FINANCE
 from ledger.money import format_cents
 from ledger.posting import post_entry
 from ledger.values import JournalEntry, Transfer, TransferKind

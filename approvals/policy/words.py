@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from approvals.errors import InvalidInputError
-from approvals.policy import Quorum, RuleSpec, StepSpec, parse_approver
+from approvals.policy.rules import Quorum, RuleSpec, StepSpec, parse_approver
 from ledger.money import format_cents
 
 QUORUMS = {Quorum.ANY: "any one of", Quorum.ALL: "all of", Quorum.N_OF_M: "{n} of"}

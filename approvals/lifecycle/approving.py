@@ -1,6 +1,7 @@
 """The approval chain at work: submit, each step's decisions, and the final reservation.
 
-Handlers for ``approvals.transitions``: each checks what only it can check (who may decide this
+Handlers for ``approvals.lifecycle.transitions``: each checks what only it can check (who may
+decide this
 step, segregation of duties, caps, funds), changes the request, and says for whom the actor acted
 and on which step, for the decision record.
 """
@@ -12,8 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from approvals.business_days import add_business_days, business_days_between
-from approvals.chain import delegators_for, eligible
-from approvals.clients import client_account
+from approvals.consortium.clients import client_account
+from approvals.consortium.setup import envelope_account
 from approvals.errors import (
     CapExceededError,
     DuplicateError,
@@ -21,6 +22,26 @@ from approvals.errors import (
     NotAllowedError,
 )
 from approvals.fiscal import financial_year
+from approvals.lifecycle.permissions import lead_roles
+from approvals.lifecycle.requests import (
+    Context,
+    charge_of,
+    close_steps,
+    current_approvers,
+    current_step,
+    deciders,
+    request_label,
+    require_reason,
+    require_requester,
+    steps_of,
+)
+from approvals.lifecycle.states import (
+    CHARGED_STATES,
+    COUNTED_STATES,
+    SET_ASIDE,
+    Action,
+    RequestState,
+)
 from approvals.locks import locked
 from approvals.models import (
     Category,
@@ -36,23 +57,9 @@ from approvals.models import (
 )
 from approvals.models.people import NEVER_APPROVE
 from approvals.notify import notify
-from approvals.permissions import lead_roles
-from approvals.policies import published_policy
-from approvals.policy import Quorum, RequestFacts, StepSpec, build_chain
-from approvals.requests import (
-    Context,
-    charge_of,
-    close_steps,
-    current_approvers,
-    current_step,
-    deciders,
-    request_label,
-    require_reason,
-    require_requester,
-    steps_of,
-)
-from approvals.setup import envelope_account
-from approvals.states import CHARGED_STATES, COUNTED_STATES, SET_ASIDE, Action, RequestState
+from approvals.policy.approvers import delegators_for, eligible
+from approvals.policy.rules import Quorum, RequestFacts, StepSpec, build_chain
+from approvals.policy.versions import published_policy
 from approvals.zone import local_day, zone_of
 from ledger.money import format_cents
 from ledger.posting import post_entry

@@ -14,15 +14,25 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from approvals import approving, audit, payments
-from approvals.actors import Actor
-from approvals.chain import delegators_for
+from approvals import audit
+from approvals.consortium.actors import Actor
 from approvals.errors import (
     InvalidInputError,
     InvalidTransitionError,
     NotAllowedError,
     NotFoundError,
 )
+from approvals.lifecycle import approving, payments
+from approvals.lifecycle.payments import PaymentInput
+from approvals.lifecycle.permissions import Situation, never_takes
+from approvals.lifecycle.requests import (
+    MAX_REASON,
+    Context,
+    can_see,
+    current_approvers,
+    request_label,
+)
+from approvals.lifecycle.states import Action, RequestState, targets
 from approvals.locks import locked
 from approvals.models import (
     Consortium,
@@ -30,10 +40,7 @@ from approvals.models import (
     FundRequest,
 )
 from approvals.notify import notify
-from approvals.payments import PaymentInput
-from approvals.permissions import Situation, never_takes
-from approvals.requests import MAX_REASON, Context, can_see, current_approvers, request_label
-from approvals.states import Action, RequestState, targets
+from approvals.policy.approvers import delegators_for
 from approvals.zone import consortium_today
 
 
@@ -126,7 +133,8 @@ def transition(
 def require_part(actor: Actor, action: Action, request: FundRequest, deciders: set[int]) -> None:
     """Refuse (403) anyone whose roles never take ``action`` on this request, whatever its state.
 
-    Who takes part is ``approvals.permissions.WHO_MAY``. The finer checks (which step, SoD, the
+    Who takes part is ``approvals.lifecycle.permissions.WHO_MAY``. The finer checks (which step,
+    SoD, the
     requester) come later; this one runs first so the answer to an outsider does not depend on
     the request's state.
     """

@@ -1,7 +1,8 @@
 """Fund requests: drafting one, who may see it, and the context every transition works in.
 
-The transitions themselves are in ``approvals.transitions`` (the one entry point) with their
-handlers in ``approvals.approving`` and ``approvals.payments``.
+The transitions themselves are in ``approvals.lifecycle.transitions`` (the one entry point) with
+their
+handlers in ``approvals.lifecycle.approving`` and ``approvals.lifecycle.payments``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approvals import audit
-from approvals.actors import Actor
-from approvals.clients import LEAD_READERS, get_client
+from approvals.consortium.actors import Actor
+from approvals.consortium.clients import LEAD_READERS, get_client
 from approvals.errors import (
     InvalidInputError,
     NotAllowedError,
 )
 from approvals.gst import GstBasis, charge_to_funds, plausible_gst
+from approvals.lifecycle.permissions import WHO_MAY, Situation, is_party
+from approvals.lifecycle.states import Action, RequestState
 from approvals.models import (
     Category,
     Client,
@@ -33,8 +36,6 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
-from approvals.permissions import WHO_MAY, Situation, is_party
-from approvals.states import Action, RequestState
 from approvals.zone import consortium_today, local_today
 
 S = RequestState
@@ -215,7 +216,8 @@ class Context:
 
 
 def require_requester(c: Context, action: Action, doing: str) -> None:
-    """The requester's side of ``approvals.permissions.WHO_MAY``: the requester or their TL."""
+    """The requester's side of ``approvals.lifecycle.permissions.WHO_MAY``: the requester or their
+    TL."""
     situation = Situation.of(c.request)
     if not any(is_party(c.actor, party, situation, ()) for party in WHO_MAY[action]):
         raise NotAllowedError(f"Only the requester or their Team Leader may {doing}.")

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from approvals import audit
 from approvals.abn import normalise_abn
-from approvals.actors import Actor
+from approvals.consortium.actors import Actor
 from approvals.errors import DuplicateError, InvalidInputError, NotAllowedError, NotFoundError
 from approvals.models import Category, Role, Supplier
-from approvals.permissions import FINANCE
+from approvals.models.people import FINANCE
 
 _CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}", re.ASCII)
 _GL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-.]{0,19}", re.ASCII)
