@@ -22,7 +22,7 @@ from approvals.lifecycle.states import RequestState
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ledger", "approvals", "reports", "web", "demo")
-OWNERS = (ROOT / "approvals" / "states.py", ROOT / "approvals" / "models")
+OWNERS = (ROOT / "approvals" / "lifecycle" / "states.py", ROOT / "approvals" / "models")
 STATES = frozenset(state.value for state in RequestState)
 
 
