@@ -13,7 +13,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCANNED_DIRS = ("ledger", "approvals", "reports", "web", "demo", "migrations", "bench", "tests", "docs")
+SCANNED_DIRS = (
+    "ledger",
+    "approvals",
+    "reports",
+    "web",
+    "demo",
+    "migrations",
+    "bench",
+    "tests",
+    "docs",
+)
 SCANNED_SUFFIXES = (".py", ".md", ".html")
 
 # Documents that live outside the repository: the product notes the project started from.

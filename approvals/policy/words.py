@@ -7,7 +7,7 @@ people come in as a mapping from user id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from approvals.errors import InvalidInputError
@@ -64,6 +64,26 @@ def describe_step(step: StepSpec, people: Mapping[int, str]) -> StepWords:
         step.sla_business_days,
         describe_approver(step.escalate_to, people) if step.escalate_to else None,
     )
+
+
+def step_in_words(
+    approvers: Sequence[str], quorum: str, quorum_n: int | None, people: Mapping[int, str]
+) -> str:
+    """A request's step as its page shows it ("Any one of: TL of the requesting NGO"), in the
+    policy's own wording, so the chain a request was given reads like the policy that gave it."""
+    who = ", ".join(describe_approver(spec, people) for spec in approvers)
+    return f"{QUORUMS[Quorum(quorum)].format(n=quorum_n).capitalize()}: {who}"
+
+
+def named_in(approvers: Sequence[str]) -> set[int]:
+    """The people a step names directly (``user:ID``), for looking up their names."""
+    found: set[int] = set()
+    for spec in approvers:
+        try:
+            found.add(parse_approver(spec)[2] or 0)
+        except InvalidInputError:
+            continue
+    return found - {0}
 
 
 def describe_conditions(rule: RuleSpec) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from approvals.errors import InvalidInputError
 from approvals.policy.rules import Quorum, RuleSpec, StepSpec, default_rules
 from approvals.policy.text import rules_from_document, rules_to_text
-from approvals.policy.words import describe
+from approvals.policy.words import describe, named_in, step_in_words
 
 KNOWN = {"organisations": {"NGO2"}, "categories": {"bond", "furniture", "travel"}}
 
@@ -63,3 +63,14 @@ def test_the_policy_in_words_names_roles_people_and_the_band() -> None:
     assert middle.conditions == ("Amount above $500.00", "Amount at most $2,000.00")
     assert middle.steps[0].approvers == ("Pat Lee", "FIN_MGR at the lead agency")
     assert (middle.steps[0].quorum, middle.steps[0].sla) == ("2 of", 3)
+
+
+def test_a_requests_step_reads_in_the_policys_own_words() -> None:
+    people = {7: "Fatima Finance"}
+    assert step_in_words(["TL@requesting_org"], "any", None, people) == (
+        "Any one of: TL of the requesting NGO"
+    )
+    assert step_in_words(["user:7", "CEO@lead"], "n_of_m", 2, people) == (
+        "2 of: Fatima Finance, CEO at the lead agency"
+    )
+    assert named_in(["user:7", "PM@lead", "nonsense"]) == {7}

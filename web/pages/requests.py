@@ -46,6 +46,7 @@ from approvals.models import (
     StepApprover,
     Supplier,
 )
+from approvals.policy.words import named_in, step_in_words
 from ledger.errors import DomainError
 from web.clock import now
 from web.errors import status_of
@@ -132,7 +133,8 @@ def _render(
         {found.requester_id}
         | {d.actor_id for d in decisions}
         | {d.on_behalf_of_id for d in decisions if d.on_behalf_of_id}
-        | {u for users in step_people.values() for u in users},
+        | {u for users in step_people.values() for u in users}
+        | {u for s in steps for u in named_in(s.approvers)},
     )
     actions = offered_actions(who, found, deciders)
     deciding = bool(set(actions) & set(DECISIONS))
@@ -144,6 +146,7 @@ def _render(
         category=session.get(Category, found.category_id),
         supplier=session.get(Supplier, found.supplier_id) if found.supplier_id else None,
         steps=steps,
+        step_words={s.id: step_in_words(s.approvers, s.quorum, s.quorum_n, people) for s in steps},
         step_people=step_people,
         decisions=decisions,
         people=people,
