@@ -383,3 +383,17 @@ def test_a_delegate_sees_the_request_and_is_offered_the_decision(app: Flask, log
         # PostgreSQL demo's client may be past the yearly amount that adds the PM).
         assert decision.on_behalf_of_id == tl1
         assert session.get_one(FundRequest, request_id).state in ("approved", "pending")
+
+
+def test_a_refusal_naming_no_field_is_shown_above_the_sf_form_like_every_other_page(
+    app: Flask, login: Any
+) -> None:
+    """The SF pages once put such a refusal under a field of their choosing ("status" here) with
+    the generic "correct the fields" alert; ``web/refusals.py`` shows the message above the form."""
+    sf = login("sf@ngo1.demo")
+    client = _client_of(app, "sf@ngo1.demo")
+    response = sf.post(f"/sf/clients/{client.id}/status", {"status": "referred"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'role="alert">A client who is active cannot become referred.</div>' in page
+    assert 'id="e-status"' not in page

@@ -29,7 +29,7 @@ from approvals.consortium.actors import Actor, load_actor
 from approvals.errors import InvalidInputError
 from ledger.db import run_in_transaction
 from web.api.base import blueprint
-from web.api.schemas import MAX_ID
+from web.api.schemas.base import MAX_ID
 from web.clock import now
 from web.input_guard import load_json, refused_path
 from web.session import local_today, session_factory

@@ -35,7 +35,8 @@ from reports.export_service import (
 from reports.models import ExportRun, RunStatus
 from reports.runs import ExportOrder, media_types, run_export
 from web.api.core import in_unit, int_cursor, page, read, route, write_apart
-from web.api.schemas import ExportRunSchema, NewExportSchema, PageArgs, page_of
+from web.api.schemas.base import PageArgs, page_of
+from web.api.schemas.exports import ExportRunSchema, NewExportSchema
 from web.clock import now
 from web.errors import status_of
 from web.session import session_factory

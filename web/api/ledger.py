@@ -32,7 +32,8 @@ from web.api.core import (
     str_cursor,
     write,
 )
-from web.api.schemas import (
+from web.api.schemas.base import PageArgs, page_of
+from web.api.schemas.ledger import (
     AccountArgs,
     AccountSchema,
     AllocationSchema,
@@ -40,12 +41,10 @@ from web.api.schemas import (
     EntrySchema,
     GrantSchema,
     MoveSchema,
-    PageArgs,
     PostedSchema,
     ReverseSchema,
     TrialBalanceArgs,
     TrialBalanceSchema,
-    page_of,
 )
 from web.clock import now
 

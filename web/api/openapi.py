@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, jsonify
 
 from web.api.core import OPERATIONS, Operation, route
-from web.api.schemas import MAX_ID, ErrorSchema, Money
+from web.api.schemas.base import MAX_ID, ErrorSchema, Money
 
 ERRORS = {
     401: "No valid bearer token.",

@@ -16,16 +16,15 @@ from approvals.consortium.throttle import forget_attempt
 from approvals.models import Consortium, Membership, Organisation, Role, User
 from ledger.db import run_in_transaction
 from web.api.core import int_cursor, load_body, page, read, reply, route, str_cursor, write
-from web.api.schemas import (
+from web.api.schemas.base import PageArgs, page_of
+from web.api.schemas.people import (
     ConsortiumSchema,
     IssuedTokenSchema,
     MeSchema,
     OrganisationSchema,
-    PageArgs,
     TokenRequestSchema,
     TokenSchema,
     UserSchema,
-    page_of,
 )
 from web.clock import now
 from web.security import password_attempt

@@ -31,17 +31,16 @@ from approvals.lifecycle.states import Action, RequestState
 from approvals.lifecycle.transitions import deciders_now, require_part, transition
 from approvals.models import Client, FundRequest, Need, Role
 from web.api.core import int_cursor, page, read, renamed, route, str_cursor, write
-from web.api.schemas import (
+from web.api.schemas.base import PageArgs, page_of
+from web.api.schemas.requests import (
     ApproveSchema,
     ClientSchema,
     DecisionSchema,
     NeedSchema,
     NewPaymentSchema,
     NewRequestSchema,
-    PageArgs,
     RequestListArgs,
     RequestSchema,
-    page_of,
 )
 from web.clock import now
 

@@ -2,11 +2,12 @@
 
 Opening a client record is a read of health-adjacent information, so it goes through
 ``approvals.consortium.clients.get_client`` in a committed unit of work: the audit trail records it.
+A refused form comes back through ``web/refusals.py``, as on every other page.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -23,7 +24,7 @@ from approvals.consortium.clients import (
     visible_clients,
 )
 from approvals.consortium.clients import can_see as can_see_client
-from approvals.errors import ApprovalError, InvalidInputError, NotFoundError
+from approvals.errors import NotFoundError
 from approvals.lifecycle.queries import (
     client_availability,
     client_history,
@@ -44,10 +45,9 @@ from approvals.models import (
     Role,
     Supplier,
 )
-from ledger.errors import DomainError
 from web.clock import now
-from web.errors import status_of
 from web.forms import FormReader
+from web.refusals import Refusal, attempt, render_form
 from web.session import actor, as_actor, db_session, local_today
 
 blueprint = Blueprint("sf", __name__, url_prefix="/sf")
@@ -121,23 +121,22 @@ def clients() -> ResponseReturnValue:
     )
 
 
-def _client_page(client_id: int, errors: dict[str, str] | None = None, **extra: Any) -> str:
+def _client_page(client_id: int, refused: Refusal | None = None) -> ResponseReturnValue:
     client = as_actor(lambda s, a: get_client(s, a, client_id, now=now(), why="client page"))
     session = db_session()
     who = actor()
     needs = list(
         session.execute(select(Need).where(Need.client_id == client.id).order_by(Need.id)).scalars()
     )
-    return render_template(
+    return render_form(
         "sf/client.html",
+        refused,
         client=client,
         needs=needs,
         history=client_history(session, who, client),
         domains=[(d.value, d.value.replace("_", " ")) for d in NeedDomain],
         statuses=[(s.value, s.value) for s in ClientStatus if s.value != client.status],
-        errors=errors or {},
-        form=request.form if errors else {},
-        **extra,
+        form=request.form if refused else {},
     )
 
 
@@ -155,11 +154,11 @@ def new_need(client_id: int) -> ResponseReturnValue:
     form = FormReader(request.form)
     domain = form.choice("domain", [d.value for d in NeedDomain])
     goal = form.text("goal", limit=200)
-    try:
-        form.check()
-        as_actor(lambda s, a: add_need(s, a, client_id, domain=domain, goal=goal, now=now()))
-    except ApprovalError as error:
-        return _client_page(client_id, error.fields or {"goal": error.message}), status_of(error)
+    added = attempt(
+        lambda s, a: add_need(s, a, client_id, domain=domain, goal=goal, now=now()), form
+    )
+    if isinstance(added, Refusal):
+        return _client_page(client_id, added)
     flash("The need was added to the Action Plan.", "success")
     return redirect(url_for("sf.client", client_id=client_id))
 
@@ -170,11 +169,11 @@ def set_status(client_id: int) -> ResponseReturnValue:
     _staff(client_id)
     form = FormReader(request.form)
     status = form.choice("status", [s.value for s in ClientStatus])
-    try:
-        form.check()
-        as_actor(lambda s, a: change_status(s, a, client_id, ClientStatus(status), now=now()))
-    except ApprovalError as error:
-        return _client_page(client_id, error.fields or {"status": error.message}), status_of(error)
+    changed = attempt(
+        lambda s, a: change_status(s, a, client_id, ClientStatus(status), now=now()), form
+    )
+    if isinstance(changed, Refusal):
+        return _client_page(client_id, changed)
     flash(f"The client is now {status}.", "success")
     return redirect(url_for("sf.client", client_id=client_id))
 
@@ -191,41 +190,34 @@ def new_client() -> ResponseReturnValue:
             select(Organisation).where(Organisation.id.in_(organisations))
         ).scalars()
     }
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = FormReader(request.form)
-        code = form.text("code", limit=20)
-        initials = form.text("initials", limit=3)
-        organisation_id = form.identifier("organisation_id") or 0
-        try:
-            form.check()
-            created = as_actor(
-                lambda s, a: enrol_client(
-                    s,
-                    a,
-                    code=code,
-                    initials=initials,
-                    organisation_id=organisation_id,
-                    support_facilitator_id=a.user_id,
-                    now=now(),
-                )
-            )
-        except ApprovalError as error:
-            errors = error.fields or {"code": error.message}
-            return render_template(
-                "sf/new_client.html", errors=errors, form=request.form, organisations=names
-            ), status_of(error)
-        flash(
-            f"{created.code} was referred. Mark them active when you start working together.",
-            "success",
-        )
-        return redirect(url_for("sf.client", client_id=created.id))
-    return render_template("sf/new_client.html", errors=errors, form={}, organisations=names)
+    if request.method == "GET":
+        return render_form("sf/new_client.html", None, form={}, organisations=names)
+    form = FormReader(request.form)
+    code = form.text("code", limit=20)
+    initials = form.text("initials", limit=3)
+    organisation_id = form.identifier("organisation_id") or 0
+    created = attempt(
+        lambda s, a: enrol_client(
+            s,
+            a,
+            code=code,
+            initials=initials,
+            organisation_id=organisation_id,
+            support_facilitator_id=a.user_id,
+            now=now(),
+        ),
+        form,
+    )
+    if isinstance(created, Refusal):
+        return render_form("sf/new_client.html", created, form=request.form, organisations=names)
+    flash(
+        f"{created.code} was referred. Mark them active when you start working together.",
+        "success",
+    )
+    return redirect(url_for("sf.client", client_id=created.id))
 
 
-def _request_form(
-    client: Client, errors: dict[str, str], form: Any, message: str | None = None
-) -> str:
+def _request_form(client: Client, refused: Refusal | None = None) -> ResponseReturnValue:
     session = db_session()
     who = actor()
     needs = session.execute(
@@ -247,8 +239,9 @@ def _request_form(
         organisation_id=client.organisation_id,
         day=local_today(session, who.consortium_id),
     )
-    return render_template(
+    return render_form(
         "sf/new_request.html",
+        refused,
         client=client,
         needs=[(n.id, f"{n.domain.replace('_', ' ')}: {n.goal}") for n in needs],
         categories=[(c.id, c.name) for c in categories],
@@ -258,9 +251,7 @@ def _request_form(
         history=history,
         organisation=organisation,
         panel=panel,
-        errors=errors,
-        form=form,
-        message=message,
+        form=request.form if refused else {},
     )
 
 
@@ -270,35 +261,40 @@ def new_request(client_id: int) -> ResponseReturnValue:
     _staff(client_id)
     client = as_actor(lambda s, a: get_client(s, a, client_id, now=now(), why="new request"))
     if request.method == "GET":
-        return _request_form(client, {}, {})
+        return _request_form(client)
     form = FormReader(request.form)
-    data = RequestInput(
-        client_id=client.id,
-        need_id=form.identifier("need_id") or 0,
-        category_id=form.identifier("category_id") or 0,
-        amount_cents=form.money("amount"),
-        gst_cents=form.money("gst", allow_zero=True, required=False),
-        supplier_id=form.identifier("supplier_id", required=False),
-        purpose=form.text("purpose", limit=500),
-        no_other_channel=form.text("no_other_channel", limit=1000),
-        needed_by=form.day("needed_by"),  # type: ignore[arg-type]
-    )
+    need_id = form.identifier("need_id") or 0
+    category_id = form.identifier("category_id") or 0
+    amount_cents = form.money("amount")
+    gst_cents = form.money("gst", allow_zero=True, required=False)
+    supplier_id = form.identifier("supplier_id", required=False)
+    purpose = form.text("purpose", limit=500)
+    no_other_channel = form.text("no_other_channel", limit=1000)
+    needed_by = form.day("needed_by")
     submit = request.form.get("intent") == "submit"
 
     def work(session: Session, who: Actor) -> int:
+        assert needed_by is not None  # noqa: S101 - form.check() refused a missing date
+        data = RequestInput(
+            client_id=client.id,
+            need_id=need_id,
+            category_id=category_id,
+            amount_cents=amount_cents,
+            gst_cents=gst_cents,
+            supplier_id=supplier_id,
+            purpose=purpose,
+            no_other_channel=no_other_channel,
+            needed_by=needed_by,
+        )
         created = create_request(session, who, data, now=now())
         if submit:
             transition(session, who, created.id, Action.SUBMIT, now=now())
         return created.id
 
-    try:
-        form.check()
-        request_id = as_actor(work)
-    except InvalidInputError as error:
-        fields = {_FORM_NAMES.get(k, k): v for k, v in error.fields.items()}
-        return _request_form(client, fields, request.form, error.message), 422
-    except DomainError as error:
-        return _request_form(client, {}, request.form, error.message), status_of(error)
+    request_id = attempt(work, form)
+    if isinstance(request_id, Refusal):
+        fields = {_FORM_NAMES.get(k, k): v for k, v in request_id.fields.items()}
+        return _request_form(client, replace(request_id, fields=fields))
     flash("Submitted for approval." if submit else "Saved as a draft.", "success")
     return redirect(url_for("requests.detail", request_id=request_id))
 
