@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-# Columns as in ledger.posting's prebuilt statements.
+# Columns as in the prebuilt statements of ledger.statements.
 _LOCK_BOOK = (
     "SELECT id, code, last_sequence, last_hash, date_high_water, closed_through "
     "FROM ledger_books WHERE code = {p}{lock}"

@@ -23,17 +23,11 @@ from sqlalchemy.orm import Session
 
 from ledger import chain
 from ledger.dates import window_problems
+from ledger.effects import AccountState, account_states, apply_leg, transfer_content
 from ledger.errors import InvalidEntryError, PeriodClosedError, UnknownAccountError
+from ledger.locked_rows import lock_book, write_counters
 from ledger.models import accounts, books, transactions, transfers
-from ledger.posting import (
-    ACCOUNT_STATE,
-    AccountState,
-    account_states,
-    apply_leg,
-    lock_book,
-    transfer_content,
-    write_counters,
-)
+from ledger.statements import ACCOUNT_STATE
 from ledger.values import JournalEntry, Transfer, check_amount, check_header
 
 BATCH = 5000

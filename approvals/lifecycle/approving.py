@@ -1,27 +1,26 @@
-"""The approval chain at work: submit, each step's decisions, and the final reservation.
+"""The approval chain at work: submit, each step's decisions, cancelling and expiring.
 
 Handlers for ``approvals.lifecycle.transitions``: each checks what only it can check (who may
-decide this
-step, segregation of duties, caps, funds), changes the request, and says for whom the actor acted
-and on which step, for the decision record.
+decide this step, segregation of duties), changes the request, and says for whom the actor acted
+and on which step, for the decision record. Opening the next step lives in
+``approvals.lifecycle.steps``; the last approval's caps and reservation in
+``approvals.lifecycle.final_approval``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from approvals.business_days import add_business_days, business_days_between
-from approvals.consortium.clients import client_account
-from approvals.consortium.setup import envelope_account
 from approvals.errors import (
-    CapExceededError,
     DuplicateError,
     InvalidInputError,
     NotAllowedError,
 )
 from approvals.fiscal import financial_year
+from approvals.lifecycle.final_approval import final_approval
 from approvals.lifecycle.permissions import lead_roles
 from approvals.lifecycle.requests import (
     Context,
@@ -36,34 +35,29 @@ from approvals.lifecycle.requests import (
     steps_of,
 )
 from approvals.lifecycle.states import (
-    CHARGED_STATES,
     COUNTED_STATES,
     SET_ASIDE,
     Action,
     RequestState,
 )
-from approvals.locks import locked
+from approvals.lifecycle.steps import activate
 from approvals.models import (
     Category,
-    Client,
     Decision,
     FundRequest,
     Organisation,
     RequestException,
     RequestStep,
-    Role,
-    StepApprover,
     Supplier,
 )
 from approvals.models.people import NEVER_APPROVE
 from approvals.notify import notify
-from approvals.policy.approvers import delegators_for, eligible
+from approvals.policy.approvers import delegators_for
 from approvals.policy.rules import Quorum, RequestFacts, StepSpec, build_chain
 from approvals.policy.versions import published_policy
-from approvals.zone import local_day, zone_of
-from ledger.money import format_cents
+from approvals.zone import local_day
 from ledger.posting import post_entry
-from ledger.values import JournalEntry, Reserve, VoidPending
+from ledger.values import JournalEntry, VoidPending
 
 S = RequestState
 
@@ -94,7 +88,7 @@ def submit(c: Context) -> tuple[int | None, int | None]:
     c.session.flush()
     request.state = S.PENDING.value
     _flag_possible_duplicate(c)
-    _activate(c, 1)
+    activate(c, 1)
     return None, None
 
 
@@ -151,47 +145,6 @@ def _flag_possible_duplicate(c: Context) -> None:
         )
 
 
-def _activate(c: Context, position: int, just_decided: frozenset[int] = frozenset()) -> None:
-    step = next(s for s in steps_of(c) if s.position == position)
-    barred = deciders(c, None) | just_decided  # SoD 2 counts the approval being made now
-    needed = StepSpec(tuple(step.approvers), Quorum(step.quorum), step.quorum_n).fewest_people()
-    people, via = eligible(
-        c.session, c.request, step.approvers, step.escalate_to, barred, c.today, needed
-    )
-    step.status, step.activated_at = "active", c.now
-    step.due_on = add_business_days(c.today, step.sla_business_days, c.consortium.state)
-    c.request.current_step = position
-    for user_id in sorted(people):
-        c.session.add(StepApprover(step_id=step.id, user_id=user_id, via=via))
-    if via == "escalation" or len(people) < needed:
-        # A dead end (nobody left, or fewer than the quorum) is recorded for staff to see.
-        who = ", ".join(step.approvers)
-        short = (
-            f"nobody in {who} may decide it"
-            if needed == 1
-            else (f"fewer than {needed} people in {who} may decide it")
-        )
-        c.session.add(
-            RequestException(
-                request_id=c.request.id,
-                kind="escalated" if len(people) >= needed else "no_eligible_approver",
-                recorded_by_id=None,
-                at=c.now,
-                detail=f"Step {position}: {short}"
-                + (f"; sent to {step.escalate_to}." if via == "escalation" and people else "."),
-            )
-        )
-    c.session.flush()
-    notify(
-        c.session,
-        people,
-        kind="approval_waiting",
-        message=f"{request_label(c.request)} waits for your decision.",
-        request_id=c.request.id,
-        now=c.now,
-    )
-
-
 def _as_approver(c: Context, step: RequestStep) -> int | None:
     """Check the actor may decide ``step``; returns whom they act for (a delegation) or None."""
     if c.actor.user_id == c.request.requester_id:
@@ -245,114 +198,10 @@ def approve(c: Context) -> tuple[int | None, int | None]:
         return on_behalf_of, step.id
     step.status, step.completed_at = "done", c.now
     if step.position < len(steps_of(c)):
-        _activate(c, step.position + 1, frozenset({c.actor.user_id}))
+        activate(c, step.position + 1, frozenset({c.actor.user_id}))
         return on_behalf_of, step.id
-    _final_approval(c)
+    final_approval(c)
     return on_behalf_of, step.id
-
-
-def _final_approval(c: Context) -> None:
-    """Approved: reserve the money now, in this transaction, or fail and stay pending."""
-    request = c.request
-    charge = charge_of(c)
-    # INVARIANT: the client's row serialises their final approvals, so the caps are checked
-    # against totals no other approval can change before this one commits (taken before the
-    # book: docs/concurrency.md).
-    client = locked(c.session, Client, request.client_id)
-    assert client is not None  # noqa: S101 - a request's client is a foreign key
-    _check_cap(c, charge)
-    organisation = c.session.get_one(Organisation, request.organisation_id)
-    category = c.session.get_one(Category, request.category_id)
-    expires_at = _expiry(c)
-    posted = post_entry(
-        c.session,
-        JournalEntry(
-            c.consortium.code,
-            c.today,
-            f"{request_label(request)} approved: {category.name} for {client.code}",
-            c.actor.label,
-            (
-                Reserve(
-                    envelope_account(organisation.code),
-                    client_account(client.code),
-                    charge,
-                    expires_at=expires_at,
-                    category=category.code,
-                    request_id=request.id,
-                ),
-            ),
-            idempotency_key=f"request:{request.id}:reserve:{request.round}",
-        ),
-        now=c.now,
-    )
-    request.state, request.approved_cents, request.approved_at = S.APPROVED.value, charge, c.now
-    request.reservation_id, request.expires_at, request.current_step = (
-        posted.transfer_ids[0],
-        expires_at,
-        None,
-    )
-
-
-def _client_total(c: Context, *, category_id: int | None = None) -> int:
-    """What the client's other approved requests this financial year have charged or hold."""
-    request = c.request
-    year = financial_year(request.needed_by)
-    query = select(func.coalesce(func.sum(FundRequest.approved_cents), 0)).where(
-        FundRequest.client_id == request.client_id,
-        FundRequest.id != request.id,
-        FundRequest.state.in_(CHARGED_STATES),
-        FundRequest.needed_by.between(year.start, year.end),
-    )
-    if category_id is not None:
-        query = query.where(FundRequest.category_id == category_id)
-    return int(c.session.execute(query).scalar_one() or 0)
-
-
-def _check_cap(c: Context, charge: int) -> None:
-    """The client's yearly cap and the category's, with the consortium's STOP or WARN."""
-    year = financial_year(c.request.needed_by).label
-    category = c.session.get_one(Category, c.request.category_id)
-    over: list[str] = []
-    total = _client_total(c) + charge
-    if total > c.consortium.client_fy_cap_cents:
-        over.append(
-            f"This would bring the client's {year} total to {format_cents(total)}, "
-            f"over the cap of {format_cents(c.consortium.client_fy_cap_cents)}."
-        )
-    if category.client_fy_cap_cents is not None:
-        in_category = _client_total(c, category_id=category.id) + charge
-        if in_category > category.client_fy_cap_cents:
-            over.append(
-                f"{category.name} for this client in {year} would reach "
-                f"{format_cents(in_category)}, over the category's cap of "
-                f"{format_cents(category.client_fy_cap_cents)}."
-            )
-    if not over:
-        return
-    message = " ".join(over)
-    if c.consortium.cap_mode == "stop" or not c.override_reason:
-        hint = " A PM may override with a reason." if c.consortium.cap_mode == "warn" else ""
-        raise CapExceededError(message + hint)
-    if not c.actor.has_lead(Role.PM):
-        raise NotAllowedError("Only a PM may override a cap.")
-    c.session.add(
-        RequestException(
-            request_id=c.request.id,
-            kind="cap_override",
-            recorded_by_id=c.actor.user_id,
-            at=c.now,
-            detail=f"{message} Override: {c.override_reason[:500]}",
-        )
-    )
-
-
-def _expiry(c: Context) -> datetime:
-    """The later of N days after approval and the grace days after needed-by (local day end)."""
-    zone = zone_of(c.consortium)
-    after_approval = c.now + timedelta(days=c.consortium.approval_expiry_days)
-    last_day = c.request.needed_by + timedelta(days=c.consortium.needed_by_grace_days)
-    after_needed = datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
-    return max(after_approval, after_needed)
 
 
 def reject(c: Context) -> tuple[int | None, int | None]:

@@ -119,7 +119,7 @@ def unmet_quorums(
 
     Only steps whose approvers are known before any request (``ROLE@lead``, ``user:ID``) are
     counted here; one naming the requesting NGO's people is checked when a request reaches it,
-    where a shortfall escalates (approvals/lifecycle/approving.py, docs/approvals.md#policy).
+    where a shortfall escalates (approvals/lifecycle/steps.py, docs/approvals.md#policy).
     """
     problems: list[str] = []
     for rule in rules:
