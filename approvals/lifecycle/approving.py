@@ -53,6 +53,7 @@ from approvals.models import (
     RequestStep,
     Role,
     StepApprover,
+    StepStatus,
     Supplier,
 )
 from approvals.models.people import NEVER_APPROVE
@@ -87,7 +88,7 @@ def submit(c: Context) -> tuple[int | None, int | None]:
                 quorum_n=step.quorum_n,
                 sla_business_days=step.sla_business_days,
                 escalate_to=step.escalate_to,
-                status="waiting",
+                status=StepStatus.WAITING.value,
                 paused_business_days=0,
             )
         )
@@ -158,7 +159,7 @@ def _activate(c: Context, position: int, just_decided: frozenset[int] = frozense
     people, via = eligible(
         c.session, c.request, step.approvers, step.escalate_to, barred, c.today, needed
     )
-    step.status, step.activated_at = "active", c.now
+    step.status, step.activated_at = StepStatus.ACTIVE.value, c.now
     step.due_on = add_business_days(c.today, step.sla_business_days, c.consortium.state)
     c.request.current_step = position
     for user_id in sorted(people):
@@ -243,7 +244,7 @@ def approve(c: Context) -> tuple[int | None, int | None]:
     )
     if approvals < spec.needed(eligible_count):
         return on_behalf_of, step.id
-    step.status, step.completed_at = "done", c.now
+    step.status, step.completed_at = StepStatus.DONE.value, c.now
     if step.position < len(steps_of(c)):
         _activate(c, step.position + 1, frozenset({c.actor.user_id}))
         return on_behalf_of, step.id

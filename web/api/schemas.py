@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 
 from approvals.errors import InvalidInputError
 from approvals.lifecycle.states import RequestState
-from approvals.models import NeedDomain
+from approvals.models import NeedDomain, TokenKind
 from ledger.dates import DATE_WINDOW, ISO_DAY
 from ledger.errors import InvalidAmountError
 from ledger.money import cents_to_decimal_text, parse_cents
@@ -142,7 +142,7 @@ class TokenRequestSchema(In):
 
 class TokenSchema(Schema):
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["personal", "login"]))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in TokenKind]))
     name = fields.String(required=True)
     prefix = fields.String(required=True, metadata={"description": "The secret's first letters."})
     created_at = fields.AwareDateTime(required=True)

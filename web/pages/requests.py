@@ -44,6 +44,7 @@ from approvals.models import (
     RequestStep,
     Role,
     StepApprover,
+    StepStatus,
     Supplier,
 )
 from ledger.errors import DomainError
@@ -144,6 +145,7 @@ def _render(
         category=session.get(Category, found.category_id),
         supplier=session.get(Supplier, found.supplier_id) if found.supplier_id else None,
         steps=steps,
+        active_steps={s.id for s in steps if s.status == StepStatus.ACTIVE.value},
         step_people=step_people,
         decisions=decisions,
         people=people,
