@@ -25,7 +25,7 @@ from approvals.models.requests import StepStatus
 from approvals.models.tokens import TokenKind
 from approvals.policy.rules import Quorum
 from ledger.values import AccountType, Phase, TransferKind
-from reports.models import LineStatus, RunStatus
+from reports.models import ExportKind, LineStatus, RunStatus
 
 
 def _values(members: Iterable[object]) -> frozenset[str]:
@@ -57,6 +57,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "ck_approval_policies_status_known": _values(PolicyStatus),
     "ck_request_steps_status_known": _values(StepStatus),
     "ck_api_tokens_kind_known": _values(TokenKind),
+    "ck_export_runs_kind_known": _values(ExportKind),
 }
 
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
