@@ -46,6 +46,9 @@ class RunStatus(StrEnum):
 class ExportRun(Base):
     __tablename__ = "export_runs"
     __table_args__ = (
+        CheckConstraint(
+            f"kind IN ({', '.join(repr(k.value) for k in ExportKind)})", name="kind_known"
+        ),
         CheckConstraint("status IN ('running', 'done', 'failed')", name="status_known"),
         CheckConstraint(
             "status != 'done' OR (sha256 IS NOT NULL AND file_name IS NOT NULL)",

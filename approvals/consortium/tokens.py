@@ -20,7 +20,7 @@ from approvals import audit
 from approvals.consortium.actors import Actor
 from approvals.consortium.people import consortium_of
 from approvals.errors import InvalidInputError, NotFoundError
-from approvals.models import ApiToken, User
+from approvals.models import ApiToken, TokenKind, User
 
 PREFIX = "fp_"
 MAX_PERSONAL_DAYS = 366
@@ -60,7 +60,7 @@ def _issue(
     *,
     user_id: int,
     consortium_id: int,
-    kind: str,
+    kind: TokenKind,
     name: str,
     expires_at: datetime,
     now: datetime,
@@ -69,7 +69,7 @@ def _issue(
     token = ApiToken(
         consortium_id=consortium_id,
         user_id=user_id,
-        kind=kind,
+        kind=kind.value,
         name=name,
         prefix=secret[:12],
         secret_hash=hash_secret(secret),
@@ -86,7 +86,7 @@ def _issue(
         subject_type="api_token",
         subject_id=token.id,
         now=now,
-        kind=kind,
+        kind=kind.value,
         expires_at=expires_at.isoformat(),
     )
     return token, secret
@@ -106,7 +106,7 @@ def create_token(
         session,
         user_id=actor.user_id,
         consortium_id=actor.consortium_id,
-        kind="personal",
+        kind=TokenKind.PERSONAL,
         name=clean,
         expires_at=expires_at,
         now=now,
@@ -124,7 +124,7 @@ def issue_login_token(
         session,
         user_id=user.id,
         consortium_id=consortium_id,
-        kind="login",
+        kind=TokenKind.LOGIN,
         name=_check_name(name),
         expires_at=now + timedelta(days=LOGIN_TOKEN_DAYS),
         now=now,

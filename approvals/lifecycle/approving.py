@@ -48,6 +48,7 @@ from approvals.models import (
     Organisation,
     RequestException,
     RequestStep,
+    StepStatus,
     Supplier,
 )
 from approvals.models.people import NEVER_APPROVE
@@ -81,7 +82,7 @@ def submit(c: Context) -> tuple[int | None, int | None]:
                 quorum_n=step.quorum_n,
                 sla_business_days=step.sla_business_days,
                 escalate_to=step.escalate_to,
-                status="waiting",
+                status=StepStatus.WAITING.value,
                 paused_business_days=0,
             )
         )
@@ -196,7 +197,7 @@ def approve(c: Context) -> tuple[int | None, int | None]:
     )
     if approvals < spec.needed(eligible_count):
         return on_behalf_of, step.id
-    step.status, step.completed_at = "done", c.now
+    step.status, step.completed_at = StepStatus.DONE.value, c.now
     if step.position < len(steps_of(c)):
         activate(c, step.position + 1, frozenset({c.actor.user_id}))
         return on_behalf_of, step.id

@@ -34,6 +34,7 @@ from approvals.models import (
     RequestStep,
     Role,
     StepApprover,
+    StepStatus,
     Supplier,
 )
 from approvals.zone import consortium_today, local_today
@@ -284,6 +285,6 @@ def current_approvers(session: Session, request: FundRequest) -> set[int]:
 
 def close_steps(c: Context) -> None:
     for step in steps_of(c):
-        if step.status in ("waiting", "active"):
-            step.status = "cancelled"
+        if step.status in (StepStatus.WAITING.value, StepStatus.ACTIVE.value):
+            step.status = StepStatus.CANCELLED.value
     c.request.current_step = None

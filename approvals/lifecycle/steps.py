@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from approvals.business_days import add_business_days
 from approvals.lifecycle.requests import Context, deciders, request_label, steps_of
-from approvals.models import RequestException, RequestStep, StepApprover
+from approvals.models import RequestException, RequestStep, StepApprover, StepStatus
 from approvals.notify import notify
 from approvals.policy.approvers import eligible
 from approvals.policy.rules import Quorum, StepSpec
@@ -25,7 +25,7 @@ def activate(c: Context, position: int, just_decided: frozenset[int] = frozenset
     people, via = eligible(
         c.session, c.request, step.approvers, step.escalate_to, barred, c.today, needed
     )
-    step.status, step.activated_at = "active", c.now
+    step.status, step.activated_at = StepStatus.ACTIVE.value, c.now
     step.due_on = add_business_days(c.today, step.sla_business_days, c.consortium.state)
     c.request.current_step = position
     for user_id in sorted(people):

@@ -32,6 +32,7 @@ from approvals.models import (
     RequestException,
     RequestStep,
     StepApprover,
+    StepStatus,
 )
 from approvals.models.people import FINANCE
 from approvals.notify import notify
@@ -109,7 +110,7 @@ def remind_and_escalate(
             == RequestState.PENDING,  # the clock is paused while information is requested
             RequestStep.round == FundRequest.round,
             RequestStep.position == FundRequest.current_step,
-            RequestStep.status == "active",
+            RequestStep.status == StepStatus.ACTIVE.value,
         )
     ).all()
     for step, request in rows:

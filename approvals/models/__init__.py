@@ -12,7 +12,7 @@ from approvals.models.clients import (
 )
 from approvals.models.consortium import CapMode, Consortium, Organisation, OrgKind
 from approvals.models.people import Delegation, Membership, Role, SignInFailure, User
-from approvals.models.policy import ApprovalPolicy, PolicyRule, PolicyStep
+from approvals.models.policy import ApprovalPolicy, PolicyRule, PolicyStatus, PolicyStep
 from approvals.models.requests import (
     Attachment,
     Decision,
@@ -22,8 +22,9 @@ from approvals.models.requests import (
     RequestException,
     RequestStep,
     StepApprover,
+    StepStatus,
 )
-from approvals.models.tokens import ApiToken, IdempotentRequest
+from approvals.models.tokens import ApiToken, IdempotentRequest, TokenKind
 
 __all__ = [
     "ApiToken",
@@ -50,6 +51,7 @@ __all__ = [
     "Organisation",
     "Payment",
     "PolicyRule",
+    "PolicyStatus",
     "PolicyStep",
     "Refund",
     "RequestException",
@@ -57,6 +59,8 @@ __all__ = [
     "Role",
     "SignInFailure",
     "StepApprover",
+    "StepStatus",
     "Supplier",
+    "TokenKind",
     "User",
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -32,11 +33,21 @@ BAND_NOT_NEGATIVE_SQL = (
 )
 
 
+class PolicyStatus(StrEnum):
+    """A policy version is edited as a draft, published once, and retired by the next one."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
 class ApprovalPolicy(Base):
     __tablename__ = "approval_policies"
     __table_args__ = (
         UniqueConstraint("consortium_id", "version"),
-        CheckConstraint("status IN ('draft','published','retired')", name="status_known"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s.value) for s in PolicyStatus)})", name="status_known"
+        ),
         # INVARIANT: at most one published policy per consortium.
         Index(
             "uq_approval_policies_published",

@@ -7,6 +7,7 @@ resolved approvers): editing the policy later never re-routes a request already 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -80,12 +81,24 @@ class FundRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class StepStatus(StrEnum):
+    """A step of a request's chain waits its turn, is active (approvers may decide), then is done
+    or cancelled (the request left the chain before reaching it)."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 class RequestStep(Base):
     __tablename__ = "request_steps"
     __table_args__ = (
         UniqueConstraint("request_id", "round", "position"),
         CheckConstraint(QUORUM_SQL, name="quorum_known"),
-        CheckConstraint("status IN ('waiting','active','done','cancelled')", name="status_known"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s.value) for s in StepStatus)})", name="status_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -8,6 +8,7 @@ it was last used.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
@@ -16,17 +17,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ledger.db import Base, BigId, UTCDateTime
 
 
+class TokenKind(StrEnum):
+    """A personal token is made by its owner in the UI; a login token is issued by the API's
+    sign-in."""
+
+    PERSONAL = "personal"
+    LOGIN = "login"
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     __table_args__ = (
-        CheckConstraint("kind IN ('personal','login')", name="kind_known"),
+        CheckConstraint(
+            f"kind IN ({', '.join(repr(k.value) for k in TokenKind)})", name="kind_known"
+        ),
         CheckConstraint("expires_at > created_at", name="expires_after_created"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # personal (made in the UI) or login (API)
+    kind: Mapped[str] = mapped_column(String(10))  # a TokenKind
     name: Mapped[str] = mapped_column(String(80))
     prefix: Mapped[str] = mapped_column(String(12))  # shown in lists so people can tell them apart
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from approvals import audit
 from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError, InvalidTransitionError, NotFoundError
-from approvals.models import ApprovalPolicy, PolicyRule, PolicyStep, Role
+from approvals.models import ApprovalPolicy, PolicyRule, PolicyStatus, PolicyStep, Role
 from approvals.policy.approvers import known_approvers
 from approvals.policy.rules import Quorum, RuleSpec, StepSpec, check_rules
 from approvals.zone import consortium_today
@@ -34,7 +34,7 @@ def save_draft(
     policy = ApprovalPolicy(
         consortium_id=actor.consortium_id,
         version=(latest or 0) + 1,
-        status="draft",
+        status=PolicyStatus.DRAFT.value,
         created_by_id=actor.user_id,
         created_at=now,
     )
@@ -78,7 +78,7 @@ def publish(session: Session, actor: Actor, policy_id: int, *, now: datetime) ->
     policy = session.get(ApprovalPolicy, policy_id)
     if policy is None or policy.consortium_id != actor.consortium_id:
         raise NotFoundError("There is no such policy.")
-    if policy.status != "draft":
+    if policy.status != PolicyStatus.DRAFT.value:
         raise InvalidTransitionError(
             f"Policy version {policy.version} is {policy.status}, not a draft."
         )
@@ -92,12 +92,13 @@ def publish(session: Session, actor: Actor, policy_id: int, *, now: datetime) ->
         update(ApprovalPolicy)
         .where(
             ApprovalPolicy.consortium_id == actor.consortium_id,
-            ApprovalPolicy.status == "published",
+            ApprovalPolicy.status == PolicyStatus.PUBLISHED.value,
         )
-        .values(status="retired")
+        .values(status=PolicyStatus.RETIRED.value)
     )
     session.flush()
-    policy.status, policy.published_by_id, policy.published_at = "published", actor.user_id, now
+    policy.status = PolicyStatus.PUBLISHED.value
+    policy.published_by_id, policy.published_at = actor.user_id, now
     session.flush()
     audit.record(
         session,
@@ -177,7 +178,8 @@ def rules_of(session: Session, policy_id: int) -> list[RuleSpec]:
 def published_policy(session: Session, consortium_id: int) -> tuple[ApprovalPolicy, list[RuleSpec]]:
     policy = session.execute(
         select(ApprovalPolicy).where(
-            ApprovalPolicy.consortium_id == consortium_id, ApprovalPolicy.status == "published"
+            ApprovalPolicy.consortium_id == consortium_id,
+            ApprovalPolicy.status == PolicyStatus.PUBLISHED.value,
         )
     ).scalar()
     if policy is None:

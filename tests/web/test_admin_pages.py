@@ -457,7 +457,13 @@ def test_a_draft_is_saved_then_published_as_a_new_version(login: Any, app: Flask
         assert (draft.status, draft.version > old.version) == ("draft", True)
     page = text(admin.get(draft_url))
     assert name in page and "Amount above $300.00" in page and "Publish version" in page
+    assert '<span class="badge text-bg-warning">draft</span>' in page
     assert admin.post(f"/admin/policy/{draft.id}/publish").status_code == 302
+    published_page = text(admin.get(draft_url))
+    assert '<span class="badge text-bg-success">published</span>' in published_page
+    assert "Publish version" not in published_page
+    retired_page = text(admin.get(f"/admin/policy/{old.id}"))
+    assert '<span class="badge text-bg-secondary">retired</span>' in retired_page
     with db(app) as session:
         live, live_rules = published_policy(session, northcoast(session).id)
         assert live.id == draft.id and live_rules[-1] == extra

@@ -228,6 +228,10 @@ def test_personal_tokens_in_the_ui(app: Flask, login: Any) -> None:
     token_id = Api(app, secret).get("/tokens").get_json()["items"][0]["id"]
     assert browser.post(f"/account/tokens/{token_id}/revoke").status_code == 302
     assert_error(Api(app, secret).get("/me"), 401)
+    assert issue(app, "tl@ngo1.demo").status_code == 201  # a login token, listed beside it
+    listed = browser.get("/account/tokens/").get_data(as_text=True)
+    assert "<td>reports script</td>" in listed  # a personal token is not marked as a sign-in
+    assert '<td>API <span class="text-body-secondary">(API sign-in)</span></td>' in listed
 
 
 @pytest.mark.parametrize(

@@ -185,8 +185,11 @@ def test_a_request_goes_from_the_sf_to_the_tl_inbox_and_is_approved(app: Flask, 
     assert f"/requests/{request_id}" in inbox
     detail = tl.get(f"/requests/{request_id}").get_data(as_text=True)
     assert "Availability" in detail and "Envelope available" in detail
+    assert ">active, due " in detail  # the step being decided shows when it is due
     response = tl.post(f"/requests/{request_id}/act", {"action": "approve"})
     assert response.status_code == 302
+    approved = tl.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert ">done</span>" in approved and ", due " not in approved
     with session_factory(app)() as session:
         found = session.get_one(FundRequest, request_id)
         assert found.state == "approved" and found.reservation_id is not None

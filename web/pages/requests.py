@@ -44,6 +44,7 @@ from approvals.models import (
     RequestStep,
     Role,
     StepApprover,
+    StepStatus,
     Supplier,
 )
 from approvals.policy.words import named_in, step_in_words
@@ -147,6 +148,7 @@ def _render(
         supplier=session.get(Supplier, found.supplier_id) if found.supplier_id else None,
         steps=steps,
         step_words={s.id: step_in_words(s.approvers, s.quorum, s.quorum_n, people) for s in steps},
+        active_steps={s.id for s in steps if s.status == StepStatus.ACTIVE.value},
         step_people=step_people,
         decisions=decisions,
         people=people,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from approvals.consortium import tokens
 from approvals.consortium.actors import Actor
 from approvals.errors import InvalidInputError
-from approvals.models import Consortium
+from approvals.models import Consortium, TokenKind
 from approvals.zone import local_midnight
 from web.clock import now
 from web.session import actor, as_actor, db_session, local_today
@@ -35,6 +35,7 @@ def _page(errors: dict[str, str], form: dict[str, str], secret: str | None = Non
     return render_template(
         "tokens/home.html",
         tokens=tokens.tokens_of(session, who),
+        login_kind=TokenKind.LOGIN.value,  # marked as made by the API's sign-in
         errors=errors,
         form=form,
         secret=secret,

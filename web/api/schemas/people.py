@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from approvals.models import TokenKind
 from web.api.schemas.base import In, text_field
 
 
@@ -15,7 +16,7 @@ class TokenRequestSchema(In):
 
 class TokenSchema(Schema):
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["personal", "login"]))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in TokenKind]))
     name = fields.String(required=True)
     prefix = fields.String(required=True, metadata={"description": "The secret's first letters."})
     created_at = fields.AwareDateTime(required=True)

@@ -20,6 +20,7 @@ from approvals.errors import InvalidInputError, NotFoundError
 from approvals.models import (
     ApprovalPolicy,
     Category,
+    PolicyStatus,
     User,
 )
 from approvals.policy.rules import RuleSpec, check_rules, default_rules
@@ -33,6 +34,9 @@ from web.pages.admin.blueprint import blueprint
 from web.pages.admin.scope import names_of, organisations_of, published, require_admin, users_of
 from web.refusals import Refusal, attempt, render_form
 from web.session import db_session
+
+# The colour of a policy's status badge (a retired version is grey).
+_STATUS_BADGES = {PolicyStatus.PUBLISHED.value: "success", PolicyStatus.DRAFT.value: "warning"}
 
 
 def parse_rules(text: str, known: dict[str, Any]) -> list[RuleSpec]:
@@ -133,7 +137,7 @@ def save_policy() -> ResponseReturnValue:
     if isinstance(result, Refusal):
         return _policies_page(who, text, result)
     policy_id, version, status = result
-    if status == "published":
+    if status == PolicyStatus.PUBLISHED.value:
         flash(f"Policy version {version} is published: new requests follow it.", "success")
     else:
         flash(f"Policy version {version} saved as a draft. Publish it when ready.", "success")
@@ -151,13 +155,16 @@ def _policy_page(who: Actor, policy_id: int, refused: Refusal | None = None) -> 
     found = _policy_in_scope(session, who, policy_id)
     rules = rules_of(session, found.id)
     names = names_of(session, who.consortium_id)
+    is_draft = found.status == PolicyStatus.DRAFT.value
     return render_form(
         "admin/policy.html",
         refused,
         policy=found,
         rules=describe(rules, names),
         text=rules_to_text(rules),
-        problems=check_rules(rules) if found.status == "draft" else [],
+        is_draft=is_draft,
+        badge=_STATUS_BADGES.get(found.status, "secondary"),
+        problems=check_rules(rules) if is_draft else [],
         names=names,
     )
 

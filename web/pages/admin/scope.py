@@ -18,6 +18,7 @@ from approvals.models import (
     Delegation,
     Membership,
     Organisation,
+    PolicyStatus,
     Role,
     User,
 )
@@ -81,7 +82,8 @@ def names_of(session: Session, consortium_id: int) -> dict[int, str]:
 def published(session: Session, consortium_id: int) -> ApprovalPolicy | None:
     return session.execute(
         select(ApprovalPolicy).where(
-            ApprovalPolicy.consortium_id == consortium_id, ApprovalPolicy.status == "published"
+            ApprovalPolicy.consortium_id == consortium_id,
+            ApprovalPolicy.status == PolicyStatus.PUBLISHED.value,
         )
     ).scalar()
 
