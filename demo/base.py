@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from stdnum.au import abn as stdnum_abn
 
 from approvals.consortium.actors import Actor, load_actor
+from approvals.lifecycle.payments import PaymentInput
+from approvals.models import FundRequest
 from ledger.db import run_in_transaction
 
 T = TypeVar("T")
@@ -110,3 +112,20 @@ def made_up_abn(rng: random.Random) -> str:
 
 def moment(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=ZONE).astimezone(UTC)
+
+
+def invoice_payment(
+    request: FundRequest, invoice: str, at: datetime, *, part: bool = False
+) -> PaymentInput:
+    """The supplier's invoice for ``request``: the whole amount, or (``part``) half of it, a
+    first instalment whose invoice number ends in ``-1``."""
+    amount, gst = request.amount_cents, request.gst_cents
+    if part:
+        amount, gst = amount // 2, gst // 2
+    return PaymentInput(
+        f"{invoice}{'-1' if part else ''}",
+        amount,
+        gst,
+        at.astimezone(ZONE).date(),
+        final=not part,
+    )

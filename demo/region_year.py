@@ -12,13 +12,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approvals.lifecycle.payments import PaymentInput
 from approvals.lifecycle.refunds import record_refund
 from approvals.lifecycle.requests import create_request, current_approvers
 from approvals.lifecycle.states import Action, RequestState
 from approvals.lifecycle.transitions import transition
 from approvals.models import FundRequest, Payment
-from demo.base import CATEGORIES, ZONE, moment
+from demo.base import CATEGORIES, ZONE, invoice_payment, moment
 from demo.region import CATEGORY_WEIGHTS, REQUESTS_PER_CLIENT_YEAR, Region
 from demo.stories import demo_request
 
@@ -166,16 +165,7 @@ def _story(c: Region, session: Session, made: tuple[int, str, str], day: date) -
 
 def _pay(c: Region, session: Session, request_id: int, at: datetime, *, part: bool = False) -> bool:
     request = session.get_one(FundRequest, request_id)
-    amount, gst = request.amount_cents, request.gst_cents
-    if part:
-        amount, gst = amount // 2, gst // 2
-    payment = PaymentInput(
-        f"INV-{c.code}-{request.number:05d}{'-1' if part else ''}",
-        amount,
-        gst,
-        at.astimezone(ZONE).date(),
-        final=not part,
-    )
+    payment = invoice_payment(request, f"INV-{c.code}-{request.number:05d}", at, part=part)
     return _act(c, session, c.email("fin"), request_id, Action.PAY, at, payment=payment) is not None
 
 

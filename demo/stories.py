@@ -16,7 +16,6 @@ from sqlalchemy import select
 from approvals.errors import ApprovalError
 from approvals.fiscal import financial_year
 from approvals.gst import gst_in_inclusive
-from approvals.lifecycle.payments import PaymentInput
 from approvals.lifecycle.refunds import record_refund
 from approvals.lifecycle.requests import RequestInput, create_request
 from approvals.lifecycle.states import Action, RequestState
@@ -24,7 +23,7 @@ from approvals.lifecycle.timers import mark_carried_over
 from approvals.lifecycle.transitions import transition
 from approvals.models import FundRequest, Payment
 from approvals.policy.delegations import delegate
-from demo.base import CATEGORIES, ZONE, Demo, moment
+from demo.base import CATEGORIES, ZONE, Demo, invoice_payment, moment
 from ledger.errors import DomainError
 
 
@@ -166,16 +165,7 @@ def start_of_leave(demo: Demo) -> date:
 def _pay(demo: Demo, request_id: int, at: datetime, *, part: bool = False) -> bool:
     with demo.factory() as session:
         request = session.get_one(FundRequest, request_id)
-        amount, gst, number = request.amount_cents, request.gst_cents, request.number
-    if part:
-        amount, gst = amount // 2, gst // 2
-    payment = PaymentInput(
-        f"INV-{number:04d}{'-1' if part else ''}",
-        amount,
-        gst,
-        at.astimezone(ZONE).date(),
-        final=not part,
-    )
+        payment = invoice_payment(request, f"INV-{request.number:04d}", at, part=part)
     return _act(demo, "fin@lead.demo", request_id, Action.PAY, at, payment=payment)
 
 
