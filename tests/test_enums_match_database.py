@@ -15,8 +15,9 @@ from sqlalchemy import Engine, text
 
 from approvals.business_days import STATES as AUSTRALIAN_STATES
 from approvals.gst import GstBasis
+from approvals.lifecycle.amending import AMEND
 from approvals.lifecycle.attachments import KINDS as ATTACHMENT_KINDS
-from approvals.lifecycle.states import CHARGED_STATES, RequestState
+from approvals.lifecycle.states import CHARGED_STATES, Action, RequestState
 from approvals.models.clients import ClientStatus, NeedDomain, NeedStatus
 from approvals.models.consortium import CapMode, OrgKind
 from approvals.models.people import Role
@@ -49,6 +50,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "ck_policy_steps_quorum_known": _values(Quorum),
     "ck_request_steps_quorum_known": _values(Quorum),
     "ck_fund_requests_state_known": _values(RequestState),
+    "ck_decisions_action_known": _values(Action) | {AMEND},
+    "ck_decisions_from_state_known": _values(RequestState),
+    "ck_decisions_to_state_known": _values(RequestState),
     "ck_fund_requests_approved_has_reservation": _values(CHARGED_STATES),
     "ck_attachments_kind_known": _values(ATTACHMENT_KINDS),
     "ck_export_runs_status_known": _values(RunStatus),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,5 +144,46 @@ def test_the_amount_band_rename_keeps_rules_their_steps_and_triggers(empty_url: 
             with engine.connect() as conn:
                 band = conn.execute(text("SELECT min_cents, max_cents FROM policy_rules"))
                 assert band.one() == (50000, 200000)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_the_demo_goes_down_to_0011_and_back_with_its_history(
+    demo_sqlite: Path, tmp_path: Path
+) -> None:
+    """A database in use (the demo's year) through the table rebuilds of 0012-0014 and back: the
+    rows stay, the append-only triggers stay, and the new CHECKs hold."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_sqlite, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            counted = [
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                for table in ("decisions", "policy_rules", "policy_steps", "export_runs")
+            ]
+        assert counted[0] and counted[1] and counted[2]
+        downgrade(url, "0011")
+        upgrade(url)
+        with engine.connect() as conn:
+            assert [
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                for table in ("decisions", "policy_rules", "policy_steps", "export_runs")
+            ] == counted
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("DELETE FROM decisions"))
+        with (
+            pytest.raises(IntegrityError, match="ck_decisions_action_known"),
+            engine.begin() as conn,
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO decisions (request_id, round, action, from_state, to_state,"
+                    " actor_id, at) SELECT request_id, round, 'bogus', from_state, to_state,"
+                    " actor_id, at FROM decisions LIMIT 1"
+                )
+            )
     finally:
         engine.dispose()

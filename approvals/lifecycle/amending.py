@@ -28,6 +28,9 @@ from approvals.lifecycle.states import EDITABLE, IN_FLIGHT, Action
 from approvals.locks import locked
 from approvals.models import Consortium, Decision, FundRequest, Supplier
 
+# The decision an amount change writes: not a transition (it moves no state), so not an Action.
+AMEND = "amend"
+
 
 def amend_amount(
     session: Session,
@@ -73,7 +76,7 @@ def amend_amount(
         request_id=request.id,
         step_id=None,
         round=request.round,
-        action="amend",
+        action=AMEND,
         from_state=state,
         to_state=request.state,
         actor_id=actor.user_id,

@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from approvals.audit import decision_digest
+from approvals.lifecycle.amending import AMEND
 from approvals.lifecycle.payments import payment_key
 from approvals.lifecycle.requests import request_label
 from approvals.lifecycle.states import CHARGED_STATES
@@ -235,7 +236,7 @@ def _decisions(session: Session, consortium_id: int, add: Any) -> None:
 def _legacy_event(legacy: Counter[tuple[Any, ...]], decision: Decision) -> bool:
     """A decision recorded before events carried digests: its event names request, action,
     actor and moment (nothing more can be checked for it)."""
-    action = "request.amended" if decision.action == "amend" else f"request.{decision.action}"
+    action = "request.amended" if decision.action == AMEND else f"request.{decision.action}"
     key = (decision.request_id, action, decision.actor_id, decision.at)
     if legacy[key] == 0:
         return False

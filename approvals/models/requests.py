@@ -32,6 +32,12 @@ _STATES = (
     "'draft','pending','info_requested','returned','approved','part_paid','paid',"
     "'rejected','withdrawn','cancelled','expired'"
 )
+# A decision's action: every transition Action, and "amend" (a changed amount, which moves no
+# state; approvals/lifecycle/amending.py). tests/test_enums_match_database.py holds both to them.
+_DECISION_ACTIONS = (
+    "'submit','approve','request_info','respond','send_back','resubmit','withdraw','reject',"
+    "'cancel','expire','pay','close','amend'"
+)
 
 
 class FundRequest(Base):
@@ -136,8 +142,13 @@ class Decision(Base):
     """Every action on a request, who took it and for whom. Append-only."""
 
     __tablename__ = "decisions"
-    # "Recently decided by you" on every approver's inbox.
-    __table_args__ = (Index("ix_decisions_actor", "actor_id", "id"),)
+    __table_args__ = (
+        # "Recently decided by you" on every approver's inbox.
+        Index("ix_decisions_actor", "actor_id", "id"),
+        CheckConstraint(f"action IN ({_DECISION_ACTIONS})", name="action_known"),
+        CheckConstraint(f"from_state IN ({_STATES})", name="from_state_known"),
+        CheckConstraint(f"to_state IN ({_STATES})", name="to_state_known"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("fund_requests.id"), index=True)
