@@ -206,19 +206,23 @@ def approve(c: Context) -> tuple[int | None, int | None]:
 
 
 def reject(c: Context) -> tuple[int | None, int | None]:
-    step = current_step(c)
-    on_behalf_of = _as_approver(c, step)
-    require_reason(c, "reject")
-    c.request.state = S.REJECTED.value
-    close_steps(c)
-    return on_behalf_of, step.id
+    return _decide_with_reason(c, S.REJECTED, "reject", ends_the_round=True)
 
 
 def request_info(c: Context) -> tuple[int | None, int | None]:
+    return _decide_with_reason(c, S.INFO_REQUESTED, "ask for more information")
+
+
+def _decide_with_reason(
+    c: Context, to: RequestState, doing: str, *, ends_the_round: bool = False
+) -> tuple[int | None, int | None]:
+    """An approver's decision that must say why: reject, ask for information, send back."""
     step = current_step(c)
     on_behalf_of = _as_approver(c, step)
-    require_reason(c, "ask for more information")
-    c.request.state = S.INFO_REQUESTED.value
+    require_reason(c, doing)
+    c.request.state = to.value
+    if ends_the_round:
+        close_steps(c)
     return on_behalf_of, step.id
 
 
@@ -249,12 +253,7 @@ def respond(c: Context) -> tuple[int | None, int | None]:
 
 
 def send_back(c: Context) -> tuple[int | None, int | None]:
-    step = current_step(c)
-    on_behalf_of = _as_approver(c, step)
-    require_reason(c, "send it back")
-    c.request.state = S.RETURNED.value
-    close_steps(c)
-    return on_behalf_of, step.id
+    return _decide_with_reason(c, S.RETURNED, "send it back", ends_the_round=True)
 
 
 def withdraw(c: Context) -> tuple[int | None, int | None]:

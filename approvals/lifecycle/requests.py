@@ -93,7 +93,9 @@ def create_request(
         organisation_id=client.organisation_id,
         doing="request funds for this client",
     )
-    _check_input(session, actor, client, data, today=actor_today(session, actor, now))
+    _check_input(
+        session, actor, client, data, today=consortium_today(session, actor.consortium_id, now)
+    )
     consortium = session.execute(
         select(Consortium).where(Consortium.id == actor.consortium_id).with_for_update()
     ).scalar_one()  # numbers requests one at a time
@@ -136,11 +138,6 @@ def create_request(
         client=client.code,
     )
     return request
-
-
-def actor_today(session: Session, actor: Actor, now: datetime) -> date:
-    """The calendar day in the actor's consortium: deadlines are local days."""
-    return consortium_today(session, actor.consortium_id, now)
 
 
 def _check_input(
